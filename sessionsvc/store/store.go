@@ -1,0 +1,409 @@
+// Package store is the storage contract of the session service: the scs session
+// blobs, the registry of live sessions with the indexes the console lists by,
+// tombstones of ended sessions, the holding area that cleanup archives from,
+// login throttling counters and cleanup leases.
+//
+// Two implementations exist (store/redis for production, store/sqlite for the
+// embedded database) and both must pass storetest.Run. The package never knows
+// of HTTP, cookies or raw session tokens: sessions are named by their public id
+// (sid) and, where the browser's token is involved, by the token's hash, which is
+// what scs hands to the store when HashTokenInStore is on.
+//
+// Rules every implementation keeps:
+//
+//   - Every method is safe for concurrent use, also by many app instances
+//     sharing one backend (Redis).
+//   - Time is an argument (now), never read from the system clock, so that tests
+//     move time instead of sleeping. TTLs a backend applies by itself are only a
+//     safety net and are always longer than the deadlines they back up.
+//   - A session whose deadline has passed is never returned by Get or List and
+//     never counted, even before cleanup has ended it.
+//   - Not-found is (zero, false, nil). Errors mean the store could not answer.
+//   - A blob exists exactly while its session lives: ending a session deletes the
+//     blob in the same atomic step, and CommitCtx refuses to write a blob whose
+//     session has no live registry record carrying that token hash.
+//   - No KEYS, no SCAN over sessions, no scs All/Iterate: every query is served
+//     from an index.
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrSessionGone is returned by CommitCtx and Rekey when the session has no
+	// live registry record with the given token hash: it was ended (or renewed)
+	// while the request was in flight. The caller must not retry.
+	ErrSessionGone = errors.New("store: session gone")
+	// ErrNoCommitInfo is returned by CommitCtx when the context carries no
+	// CommitInfo: anonymous sessions are never stored.
+	ErrNoCommitInfo = errors.New("store: commit without session info")
+	// ErrLocked is returned by an embedded store whose database file is in use
+	// by another process.
+	ErrLocked = errors.New("store: database is in use by another process")
+	// ErrBadCursor is returned by List for a cursor it did not produce.
+	ErrBadCursor = errors.New("store: malformed cursor")
+)
+
+// Reason says why a session ended.
+type Reason string
+
+// The reasons a session ends. Each is written into the session's tombstone.
+const (
+	ReasonLogout          Reason = "logout"
+	ReasonExpired         Reason = "expired"  // timeout_minutes passed since creation or the last refresh
+	ReasonIdle            Reason = "idle"     // idle_timeout_minutes without user activity
+	ReasonLifetime        Reason = "lifetime" // max_lifetime_hours passed since creation
+	ReasonEvicted         Reason = "evicted"  // the user signed in elsewhere beyond max_sessions_per_user
+	ReasonTerminated      Reason = "terminated"
+	ReasonSecurity        Reason = "security"
+	ReasonAccountRemoved  Reason = "account_removed"
+	ReasonAccountDisabled Reason = "account_disabled"
+)
+
+// Valid reports whether r is one of the known reasons.
+func (r Reason) Valid() bool {
+	switch r {
+	case ReasonLogout, ReasonExpired, ReasonIdle, ReasonLifetime, ReasonEvicted,
+		ReasonTerminated, ReasonSecurity, ReasonAccountRemoved, ReasonAccountDisabled:
+		return true
+	}
+	return false
+}
+
+// Record is the registry's view of one live session: everything the console lists
+// and the request path needs to re-check. Times are kept with millisecond
+// precision by every store.
+type Record struct {
+	SID             string // stable public id; never the token
+	TokenHash       string // hash of the current token, as scs stores it
+	User            string
+	Role            string
+	CreatedAt       time.Time
+	AuthenticatedAt time.Time
+	LastActivity    time.Time // last user-initiated request that was written (throttled)
+	ExpiresAt       time.Time // CreatedAt or last refresh + timeout_minutes, capped at LifetimeAt
+	IdleAt          time.Time // LastActivity + idle_timeout_minutes
+	LifetimeAt      time.Time // CreatedAt + max_lifetime_hours; never extended
+	FirstIP         string
+	LastIP          string
+	FirstUserAgent  string
+	LastUserAgent   string
+	IPChanged       bool // LastIP differs from FirstIP at some point
+	UAChanged       bool // LastUserAgent differs from FirstUserAgent at some point
+	Device          string // browser and OS summary parsed once at creation
+	Fingerprint     string // hash of user agent and Accept-Language
+	Path            string // current page
+	Processing      string // processing status ("idle", "queued", "running", "done", "failed")
+	Progress        int    // percent of a running analysis
+	StateVersion    int64
+	RecoveredFrom   string // sid this session was recovered from, if any
+}
+
+// Deadline is the earliest of the session's three clocks: the time it ends
+// unless refreshed. It is the score of the deadline index.
+func (r Record) Deadline() time.Time {
+	d := r.ExpiresAt
+	if r.IdleAt.Before(d) {
+		d = r.IdleAt
+	}
+	if r.LifetimeAt.Before(d) {
+		d = r.LifetimeAt
+	}
+	return d
+}
+
+// DueReason names the clock that ends a session whose deadline is at or before now.
+// It returns "" if the session is still live at now.
+func (r Record) DueReason(now time.Time) Reason {
+	switch {
+	case !now.Before(r.LifetimeAt):
+		return ReasonLifetime
+	case !now.Before(r.IdleAt):
+		return ReasonIdle
+	case !now.Before(r.ExpiresAt):
+		return ReasonExpired
+	}
+	return ""
+}
+
+// Tombstone records how a session ended. It is kept for the recovery window,
+// looked up by the ended token's hash so the browser that still carries the
+// cookie can be told why.
+type Tombstone struct {
+	SID       string
+	TokenHash string // filled by the store from the record it ended
+	User      string // filled by the store from the record it ended
+	Reason    Reason
+	Actor     string // who ended it: the user, an admin's name, or "system"
+	Note      string // free text, e.g. an administrator's reason
+	At        time.Time
+}
+
+// Touch is the activity update applied together with a blob write.
+type Touch struct {
+	LastActivity time.Time
+	ExpiresAt    time.Time
+	IdleAt       time.Time
+	IP           string
+	UserAgent    string
+	Path         string
+}
+
+// CommitInfo tells CommitCtx which session a blob belongs to and what else to
+// update in the same atomic step. scs only passes the token hash and the bytes, so
+// the session middleware attaches this to the request context.
+type CommitInfo struct {
+	SID   string
+	Touch *Touch // nil: write the blob only
+}
+
+type commitKey struct{}
+
+// WithCommit returns a context that carries info for CommitCtx.
+func WithCommit(ctx context.Context, info CommitInfo) context.Context {
+	return context.WithValue(ctx, commitKey{}, info)
+}
+
+// CommitFrom returns the CommitInfo attached by WithCommit.
+func CommitFrom(ctx context.Context) (CommitInfo, bool) {
+	info, ok := ctx.Value(commitKey{}).(CommitInfo)
+	return info, ok && info.SID != ""
+}
+
+// Blobs is the scs store side: it holds the session blob that scs encodes, keyed
+// by the token hash. It satisfies scs.Store and scs.CtxStore; scs calls the Ctx
+// variants, the others exist only to satisfy scs.Store and use a background
+// context.
+type Blobs interface {
+	// FindCtx returns the blob for a token hash: one read, nothing else (on
+	// Redis one GET). Missing or expired is found=false, err=nil.
+	FindCtx(ctx context.Context, tokenHash string) (b []byte, found bool, err error)
+	// CommitCtx writes the blob, and the CommitInfo's Touch if any, atomically,
+	// but only while the session named by CommitFrom(ctx) has a live registry
+	// record whose TokenHash equals tokenHash; otherwise it writes nothing and
+	// returns ErrSessionGone. Without CommitInfo it returns ErrNoCommitInfo.
+	// A Touch sets LastActivity, ExpiresAt, IdleAt, Path and LastIP/
+	// LastUserAgent (raising IPChanged/UAChanged when they differ from the
+	// first ones) and moves the session in the activity and deadline indexes.
+	// expiry is the scs deadline; the store keeps the blob at least until then
+	// plus its safety margin.
+	CommitCtx(ctx context.Context, tokenHash string, b []byte, expiry time.Time) error
+	// DeleteCtx removes the blob only (scs calls it when renewing a token).
+	// It is idempotent. Ending a session is Registry.End, not DeleteCtx.
+	DeleteCtx(ctx context.Context, tokenHash string) error
+
+	Find(tokenHash string) ([]byte, bool, error)
+	Commit(tokenHash string, b []byte, expiry time.Time) error
+	Delete(tokenHash string) error
+}
+
+// Sort is the order of a List.
+type Sort string
+
+// The orders List supports. Each has a fixed direction, the most useful one to
+// an operator. Ties on the score are broken by sid in the same direction
+// (activity and created: score then sid descending; deadline: score then sid
+// ascending), which is Redis's sorted-set order, so paging is stable: a cursor
+// names the (score, sid) of the last row and the next page starts strictly after
+// it.
+const (
+	SortActivity Sort = "activity" // most recently active first
+	SortCreated  Sort = "created"  // newest first
+	SortDeadline Sort = "deadline" // soonest to end first
+)
+
+// Valid reports whether s is a known sort.
+func (s Sort) Valid() bool { return s == SortActivity || s == SortCreated || s == SortDeadline }
+
+// Filter narrows a List. Empty fields do not filter.
+type Filter struct {
+	User string
+	Role string
+	IP   string // matches LastIP or FirstIP exactly
+}
+
+// Query is one page request.
+type Query struct {
+	Filter Filter
+	Sort   Sort   // default SortActivity
+	Cursor string // "" for the first page; else Page.Next of the previous page
+	Limit  int    // 1..500, default 50
+}
+
+// Page is one page of a List.
+type Page struct {
+	Records []Record
+	Total   int    // exact number of live sessions matching the filter
+	Next    string // cursor of the next page; "" on the last page
+}
+
+// EndedSession is what End keeps for cleanup: the final record, the final blob
+// and the tombstone. It stays until Archive or Purge removes it.
+type EndedSession struct {
+	Record    Record
+	Blob      []byte
+	Tombstone Tombstone
+}
+
+// Archived is an ended session kept after cleanup when archive_expired is on.
+type Archived struct {
+	EndedSession
+	ArchivedAt time.Time
+}
+
+// Registry keeps one record per live session and the indexes the console lists by.
+type Registry interface {
+	// Create inserts a new session's record and indexes, atomically with the
+	// per-user limit: the user's sessions whose deadline has passed are ended
+	// with their due reason, and while the user still has max or more live
+	// sessions the least recently active one (ties: the oldest created) is ended
+	// with ReasonEvicted (Actor "system"). Concurrent Creates for one user never
+	// leave more than max live sessions. It returns the tombstones of the
+	// sessions it ended. The record must carry SID, TokenHash, User, Role and
+	// all times.
+	Create(ctx context.Context, rec Record, max int, now time.Time) (ended []Tombstone, err error)
+
+	// Get returns a live session's record; ended or past its deadline at now
+	// is found=false.
+	Get(ctx context.Context, sid string, now time.Time) (Record, bool, error)
+
+	// List returns one page of live sessions (deadline after now) and the exact
+	// total. Cost: O(log N + page) for every sort with no filter, with a User
+	// filter (a user has at most max sessions) or with a Role filter (each role
+	// has its own indexes). Filters combined with User stay cheap for the same
+	// reason; Role+IP and IP alone walk the chosen index and cost O(N) in the
+	// worst case, since IPs are not indexed.
+	List(ctx context.Context, q Query, now time.Time) (Page, error)
+
+	// Rekey moves a live session to a new token hash (token renewal) and sets
+	// its role (role change; pass the current role to keep it), updating the
+	// role indexes. It deletes the old blob. It returns ErrSessionGone unless
+	// the session is live with oldHash.
+	Rekey(ctx context.Context, sid, oldHash, newHash, role string, now time.Time) error
+
+	// End ends one session atomically: it writes the tombstone (kept for
+	// keep), moves the record and blob into the ended holding area for cleanup,
+	// and removes the blob, record and every index entry. It reports whether
+	// this call ended it; ending an ended or unknown session is (false, nil).
+	End(ctx context.Context, sid string, t Tombstone, keep time.Duration) (bool, error)
+
+	// EndMany ends each of sids as End does and returns how many this call
+	// ended. It is atomic per session, not across the list.
+	EndMany(ctx context.Context, sids []string, t Tombstone, keep time.Duration) (int, error)
+
+	// EndUser ends every live session of user as End does, except the sids in
+	// except, and returns how many it ended.
+	EndUser(ctx context.Context, user string, except []string, t Tombstone, keep time.Duration) (int, error)
+
+	// Tombstone returns the tombstone of the session that the token hash
+	// belonged to, while it is kept.
+	Tombstone(ctx context.Context, tokenHash string) (Tombstone, bool, error)
+
+	// Due returns up to limit records of sessions whose deadline is at or
+	// before now and that have not been ended yet, earliest deadline first.
+	Due(ctx context.Context, now time.Time, limit int) ([]Record, error)
+
+	// Ended returns up to limit sessions in the ended holding area, oldest end first.
+	Ended(ctx context.Context, limit int) ([]EndedSession, error)
+
+	// Archive stores e as archived (kept for retention) and removes it from
+	// the ended holding area, atomically. Archiving twice is not an error.
+	Archive(ctx context.Context, e EndedSession, now time.Time, retention time.Duration) error
+
+	// Purge removes sid from the ended holding area without archiving it.
+	// Purging twice is not an error.
+	Purge(ctx context.Context, sid string) error
+
+	// Archived returns an archived session.
+	Archived(ctx context.Context, sid string) (Archived, bool, error)
+}
+
+// Throttle keeps login failure counters shared by every app instance.
+type Throttle interface {
+	// Fail records one failure for key at now and returns the number of
+	// failures within window (the counter is forgotten window after the last
+	// failure).
+	Fail(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// Failures returns the current count for key and the time of the last failure.
+	Failures(ctx context.Context, key string) (n int, last time.Time, err error)
+	// Reset forgets key.
+	Reset(ctx context.Context, key string) error
+}
+
+// Leases lets one app instance at a time run a job (cleanup).
+type Leases interface {
+	// Acquire takes the named lease for holder until now+ttl if it is free,
+	// expired, or already held by holder (which renews it). It reports whether
+	// holder holds the lease.
+	Acquire(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
+	// Release gives the lease up if holder holds it.
+	Release(ctx context.Context, name, holder string) error
+}
+
+// Store is everything the session service needs from a backend.
+type Store interface {
+	Blobs
+	Registry
+	Throttle
+	Leases
+	// Ping reports whether the backend answers.
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// EncodeCursor makes the opaque cursor both stores use: the sort score (unix
+// milliseconds) and the sid of the last row of a page.
+func EncodeCursor(score int64, sid string) string {
+	b := binary.AppendVarint(nil, score)
+	b = append(b, sid...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor parses a cursor made by EncodeCursor.
+func DecodeCursor(c string) (score int64, sid string, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: %v", ErrBadCursor, err)
+	}
+	score, n := binary.Varint(b)
+	if n <= 0 || len(b)-n == 0 || len(b)-n > 64 {
+		return 0, "", ErrBadCursor
+	}
+	return score, string(b[n:]), nil
+}
+
+// NormalizeQuery applies the defaults and bounds of Query.
+func NormalizeQuery(q Query) (Query, error) {
+	if q.Sort == "" {
+		q.Sort = SortActivity
+	}
+	if !q.Sort.Valid() {
+		return q, fmt.Errorf("store: unknown sort %q", q.Sort)
+	}
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > 500 {
+		q.Limit = 500
+	}
+	return q, nil
+}
+
+// Score returns the index score of r for sort s, in unix milliseconds.
+func Score(r Record, s Sort) int64 {
+	switch s {
+	case SortCreated:
+		return r.CreatedAt.UnixMilli()
+	case SortDeadline:
+		return r.Deadline().UnixMilli()
+	}
+	return r.LastActivity.UnixMilli()
+}
