@@ -95,8 +95,8 @@ type Record struct {
 	LastIP          string
 	FirstUserAgent  string
 	LastUserAgent   string
-	IPChanged       bool // LastIP differs from FirstIP at some point
-	UAChanged       bool // LastUserAgent differs from FirstUserAgent at some point
+	IPChanged       bool   // LastIP differs from FirstIP at some point
+	UAChanged       bool   // LastUserAgent differs from FirstUserAgent at some point
 	Device          string // browser and OS summary parsed once at creation
 	Fingerprint     string // hash of user agent and Accept-Language
 	Path            string // current page
