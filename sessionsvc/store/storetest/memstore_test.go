@@ -1,0 +1,336 @@
+package storetest_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+	"github.com/ppfiber/sessionconsole/sessionsvc/store/storetest"
+)
+
+// TestMemStore runs the suite against a naive in-memory reference store, which
+// checks the suite itself: a simple, obviously right store must pass it.
+func TestMemStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return newMem() })
+}
+
+type memLease struct {
+	holder string
+	until  time.Time
+}
+
+type memFail struct {
+	n    int
+	last time.Time
+	exp  time.Time
+}
+
+// mem is a reference store: one mutex around maps, every query a full scan.
+type mem struct {
+	mu       sync.Mutex
+	blobs    map[string][]byte
+	recs     map[string]store.Record
+	tombs    map[string]store.Tombstone
+	ended    []store.EndedSession
+	archived map[string]store.Archived
+	fails    map[string]memFail
+	leases   map[string]memLease
+}
+
+func newMem() *mem {
+	return &mem{
+		blobs: map[string][]byte{}, recs: map[string]store.Record{}, tombs: map[string]store.Tombstone{},
+		archived: map[string]store.Archived{}, fails: map[string]memFail{}, leases: map[string]memLease{},
+	}
+}
+
+func (m *mem) FindCtx(_ context.Context, h string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.blobs[h]
+	return slices.Clone(b), ok, nil
+}
+
+func (m *mem) CommitCtx(ctx context.Context, h string, b []byte, _ time.Time) error {
+	info, ok := store.CommitFrom(ctx)
+	if !ok {
+		return store.ErrNoCommitInfo
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.recs[info.SID]
+	if !ok || r.TokenHash != h {
+		return store.ErrSessionGone
+	}
+	if t := info.Touch; t != nil {
+		r.LastActivity, r.ExpiresAt, r.IdleAt, r.Path = t.LastActivity, t.ExpiresAt, t.IdleAt, t.Path
+		r.LastIP, r.LastUserAgent = t.IP, t.UserAgent
+		r.IPChanged = r.IPChanged || r.LastIP != r.FirstIP
+		r.UAChanged = r.UAChanged || r.LastUserAgent != r.FirstUserAgent
+		m.recs[r.SID] = r
+	}
+	m.blobs[h] = slices.Clone(b)
+	return nil
+}
+
+func (m *mem) DeleteCtx(_ context.Context, h string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.blobs, h)
+	return nil
+}
+
+func (m *mem) Find(h string) ([]byte, bool, error) { return m.FindCtx(context.Background(), h) }
+func (m *mem) Commit(h string, b []byte, e time.Time) error {
+	return m.CommitCtx(context.Background(), h, b, e)
+}
+func (m *mem) Delete(h string) error { return m.DeleteCtx(context.Background(), h) }
+
+func (m *mem) Create(_ context.Context, rec store.Record, max int, now time.Time) ([]store.Tombstone, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ended []store.Tombstone
+	var live []store.Record
+	for _, r := range m.recs {
+		if r.User != rec.User {
+			continue
+		}
+		if reason := r.DueReason(now); reason != "" {
+			ended = append(ended, m.end(r.SID, store.Tombstone{SID: r.SID, Reason: reason, Actor: "system", At: now}, 0))
+			continue
+		}
+		live = append(live, r)
+	}
+	slices.SortFunc(live, func(a, b store.Record) int {
+		return cmp.Or(a.LastActivity.Compare(b.LastActivity), a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.SID, b.SID))
+	})
+	for len(live) >= max {
+		ended = append(ended, m.end(live[0].SID, store.Tombstone{SID: live[0].SID, Reason: store.ReasonEvicted, Actor: "system", At: now}, 0))
+		live = live[1:]
+	}
+	m.recs[rec.SID] = rec
+	return ended, nil
+}
+
+func live(r store.Record, now time.Time) bool { return r.Deadline().After(now) }
+
+func (m *mem) Get(_ context.Context, sid string, now time.Time) (store.Record, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.recs[sid]
+	if !ok || !live(r, now) {
+		return store.Record{}, false, nil
+	}
+	return r, true, nil
+}
+
+func (m *mem) List(_ context.Context, q store.Query, now time.Time) (store.Page, error) {
+	q, err := store.NormalizeQuery(q)
+	if err != nil {
+		return store.Page{}, err
+	}
+	var cs int64
+	var csid string
+	if q.Cursor != "" {
+		if cs, csid, err = store.DecodeCursor(q.Cursor); err != nil {
+			return store.Page{}, fmt.Errorf("mem: %w", err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var all []store.Record
+	for _, r := range m.recs {
+		f := q.Filter
+		if !live(r, now) || (f.User != "" && r.User != f.User) || (f.Role != "" && r.Role != f.Role) ||
+			(f.IP != "" && r.LastIP != f.IP && r.FirstIP != f.IP) {
+			continue
+		}
+		all = append(all, r)
+	}
+	dir := -1
+	if q.Sort == store.SortDeadline {
+		dir = 1
+	}
+	key := func(score int64, sid string, r store.Record) int {
+		return dir * cmp.Or(cmp.Compare(store.Score(r, q.Sort), score), cmp.Compare(r.SID, sid))
+	}
+	slices.SortFunc(all, func(a, b store.Record) int { return key(store.Score(b, q.Sort), b.SID, a) })
+	page := store.Page{Total: len(all)}
+	rest := all
+	if q.Cursor != "" {
+		i := slices.IndexFunc(all, func(r store.Record) bool { return key(cs, csid, r) > 0 })
+		if i < 0 {
+			i = len(all)
+		}
+		rest = all[i:]
+	}
+	if len(rest) > q.Limit {
+		page.Records = rest[:q.Limit]
+		last := page.Records[q.Limit-1]
+		page.Next = store.EncodeCursor(store.Score(last, q.Sort), last.SID)
+	} else {
+		page.Records = rest
+	}
+	return page, nil
+}
+
+func (m *mem) Rekey(_ context.Context, sid, oldHash, newHash, role string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.recs[sid]
+	if !ok || r.TokenHash != oldHash {
+		return store.ErrSessionGone
+	}
+	delete(m.blobs, oldHash)
+	r.TokenHash, r.Role = newHash, role
+	m.recs[sid] = r
+	return nil
+}
+
+func (m *mem) end(sid string, t store.Tombstone, _ time.Duration) store.Tombstone {
+	r := m.recs[sid]
+	t.SID, t.TokenHash, t.User = sid, r.TokenHash, r.User
+	m.tombs[r.TokenHash] = t
+	m.ended = append(m.ended, store.EndedSession{Record: r, Blob: m.blobs[r.TokenHash], Tombstone: t})
+	delete(m.blobs, r.TokenHash)
+	delete(m.recs, sid)
+	return t
+}
+
+func (m *mem) End(_ context.Context, sid string, t store.Tombstone, keep time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.recs[sid]; !ok {
+		return false, nil
+	}
+	m.end(sid, t, keep)
+	return true, nil
+}
+
+func (m *mem) EndMany(ctx context.Context, sids []string, t store.Tombstone, keep time.Duration) (int, error) {
+	n := 0
+	for _, sid := range sids {
+		ok, _ := m.End(ctx, sid, t, keep)
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *mem) EndUser(ctx context.Context, user string, except []string, t store.Tombstone, keep time.Duration) (int, error) {
+	m.mu.Lock()
+	var todo []string
+	for sid, r := range m.recs {
+		if r.User == user && !slices.Contains(except, sid) {
+			todo = append(todo, sid)
+		}
+	}
+	m.mu.Unlock()
+	return m.EndMany(ctx, todo, t, keep)
+}
+
+func (m *mem) Tombstone(_ context.Context, h string) (store.Tombstone, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tombs[h]
+	return t, ok, nil
+}
+
+func (m *mem) Due(_ context.Context, now time.Time, limit int) ([]store.Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []store.Record
+	for _, r := range m.recs {
+		if !live(r, now) {
+			due = append(due, r)
+		}
+	}
+	slices.SortFunc(due, func(a, b store.Record) int {
+		return cmp.Or(a.Deadline().Compare(b.Deadline()), cmp.Compare(a.SID, b.SID))
+	})
+	return due[:min(limit, len(due))], nil
+}
+
+func (m *mem) Ended(_ context.Context, limit int) ([]store.EndedSession, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.ended[:min(limit, len(m.ended))]), nil
+}
+
+func (m *mem) Archive(_ context.Context, e store.EndedSession, now time.Time, _ time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.archived[e.Record.SID] = store.Archived{EndedSession: e, ArchivedAt: now}
+	m.ended = slices.DeleteFunc(m.ended, func(x store.EndedSession) bool { return x.Record.SID == e.Record.SID })
+	return nil
+}
+
+func (m *mem) Purge(_ context.Context, sid string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ended = slices.DeleteFunc(m.ended, func(x store.EndedSession) bool { return x.Record.SID == sid })
+	return nil
+}
+
+func (m *mem) Archived(_ context.Context, sid string) (store.Archived, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.archived[sid]
+	return a, ok, nil
+}
+
+func (m *mem) Fail(_ context.Context, key string, now time.Time, window time.Duration) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := m.fails[key]
+	if !now.Before(f.exp) {
+		f = memFail{}
+	}
+	f.n++
+	f.last, f.exp = now, now.Add(window)
+	m.fails[key] = f
+	return f.n, nil
+}
+
+func (m *mem) Failures(_ context.Context, key string) (int, time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := m.fails[key]
+	return f.n, f.last, nil
+}
+
+func (m *mem) Reset(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.fails, key)
+	return nil
+}
+
+func (m *mem) Acquire(_ context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.leases[name]
+	if ok && l.holder != holder && now.Before(l.until) {
+		return false, nil
+	}
+	m.leases[name] = memLease{holder: holder, until: now.Add(ttl)}
+	return true, nil
+}
+
+func (m *mem) Release(_ context.Context, name, holder string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.leases[name].holder == holder {
+		delete(m.leases, name)
+	}
+	return nil
+}
+
+func (m *mem) Ping(context.Context) error { return nil }
+func (m *mem) Close() error               { return nil }
