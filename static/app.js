@@ -1,0 +1,214 @@
+// Session Console page behaviour. Loaded on every page after htmx; no inline
+// scripts exist anywhere (CSP script-src 'self'). Every feature here is an
+// enhancement: all pages work as plain HTML forms without it.
+(function () {
+  "use strict";
+
+  // Show the expiry warning this long before the session's deadline.
+  var WARN_BEFORE_MS = 2 * 60 * 1000;
+  // Other tabs of the same session learn about a new deadline through this key.
+  var DEADLINE_KEY = "sessionconsole.deadline";
+  // Guards against reloading over and over for one deadline.
+  var RELOADED_KEY = "sessionconsole.reloadedFor";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // (a) Request headers for htmx requests: the CSRF token, and a marker for
+  // background requests (polling, SSE) that must not count as user activity.
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var token = csrfToken();
+    if (token) {
+      evt.detail.headers["X-CSRF-Token"] = token;
+    }
+    var elt = evt.detail.elt;
+    if (elt && elt.closest && elt.closest("[data-background]")) {
+      evt.detail.headers["X-Background"] = "1";
+    }
+  });
+
+  // (b) Session-expiry warning.
+  //
+  // <body data-session-deadline> is the deadline in unix ms by the server's
+  // clock; <body data-server-now> is the server's clock when it rendered the
+  // page. Their difference to our clock is the skew we correct for, so a
+  // browser whose clock is off neither warns too early nor reloads in a loop.
+  var session = {
+    deadline: 0, // server clock, unix ms; 0 = no session on this page
+    skew: 0, // server clock minus our clock, ms
+    timer: 0,
+    ticker: 0,
+  };
+
+  function serverNow() {
+    return Date.now() + session.skew;
+  }
+
+  function warningEl() {
+    return document.getElementById("session-warning");
+  }
+
+  function formatRemaining(ms) {
+    var s = Math.max(0, Math.ceil(ms / 1000));
+    var m = Math.floor(s / 60);
+    s = s % 60;
+    return m + ":" + (s < 10 ? "0" : "") + s;
+  }
+
+  function renderCountdown() {
+    var out = document.getElementById("session-warning-countdown");
+    if (out) {
+      out.textContent = formatRemaining(session.deadline - serverNow());
+    }
+  }
+
+  function showWarning() {
+    var el = warningEl();
+    if (!el) {
+      return;
+    }
+    renderCountdown();
+    if (el.hidden) {
+      el.hidden = false;
+    }
+    if (!session.ticker) {
+      session.ticker = window.setInterval(renderCountdown, 1000);
+    }
+  }
+
+  function hideWarning() {
+    var el = warningEl();
+    if (el) {
+      el.hidden = true;
+    }
+    if (session.ticker) {
+      window.clearInterval(session.ticker);
+      session.ticker = 0;
+    }
+  }
+
+  function expire() {
+    // Reload once per deadline: the server then shows the login page with the
+    // reason the session ended, or the page again if another tab refreshed it.
+    var marker = String(session.deadline);
+    try {
+      if (window.sessionStorage.getItem(RELOADED_KEY) === marker) {
+        return;
+      }
+      window.sessionStorage.setItem(RELOADED_KEY, marker);
+    } catch (e) {
+      // Storage may be disabled; reloading once is still right.
+    }
+    window.location.reload();
+  }
+
+  // schedule re-arms the single timer for whatever comes next: the warning or
+  // the deadline itself.
+  function schedule() {
+    if (session.timer) {
+      window.clearTimeout(session.timer);
+      session.timer = 0;
+    }
+    if (!session.deadline) {
+      hideWarning();
+      return;
+    }
+    var left = session.deadline - serverNow();
+    if (left <= 0) {
+      hideWarning();
+      expire();
+      return;
+    }
+    if (left <= WARN_BEFORE_MS) {
+      showWarning();
+      session.timer = window.setTimeout(schedule, left);
+    } else {
+      hideWarning();
+      // Browsers clamp long timeouts; waking up early only re-schedules.
+      session.timer = window.setTimeout(schedule, Math.min(left - WARN_BEFORE_MS, 60 * 60 * 1000));
+    }
+  }
+
+  function setDeadline(ms, broadcast) {
+    if (!isFinite(ms) || ms <= 0 || ms === session.deadline) {
+      return;
+    }
+    session.deadline = ms;
+    if (broadcast) {
+      try {
+        window.localStorage.setItem(DEADLINE_KEY, String(ms));
+      } catch (e) {
+        // Other tabs will learn on their next request.
+      }
+    }
+    schedule();
+  }
+
+  function initSession() {
+    var body = document.body;
+    var deadline = Number(body.getAttribute("data-session-deadline"));
+    if (!deadline) {
+      return;
+    }
+    var now = Number(body.getAttribute("data-server-now"));
+    if (now) {
+      session.skew = now - Date.now();
+    }
+    setDeadline(deadline, false);
+  }
+
+  // After any htmx response: a new deadline from the server (the refresh
+  // button, or user activity that slid it) moves the warning out of the way.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var xhr = evt.detail && evt.detail.xhr;
+    if (!xhr || !session.deadline) {
+      return;
+    }
+    var header = xhr.getResponseHeader("X-Session-Deadline");
+    if (header) {
+      setDeadline(Number(header), true);
+    }
+    // A failed refresh means the session is already gone: let the server say why.
+    var elt = evt.detail.elt;
+    if (evt.detail.failed && elt && elt.closest && elt.closest("#session-warning")) {
+      window.location.reload();
+    }
+  });
+
+  // Another tab of this session got a new deadline.
+  window.addEventListener("storage", function (evt) {
+    if (evt.key === DEADLINE_KEY && evt.newValue && session.deadline) {
+      setDeadline(Number(evt.newValue), false);
+    }
+  });
+
+  // (c) Confirmation for forms (or their submit buttons) carrying
+  // data-confirm. Runs in the capture phase so that a cancelled submit never
+  // reaches htmx's own listener on the form.
+  document.addEventListener(
+    "submit",
+    function (evt) {
+      var form = evt.target;
+      if (!(form instanceof HTMLFormElement)) {
+        return;
+      }
+      var submitter = evt.submitter;
+      var message =
+        (submitter && submitter.getAttribute && submitter.getAttribute("data-confirm")) ||
+        form.getAttribute("data-confirm");
+      if (message && !window.confirm(message)) {
+        evt.preventDefault();
+        evt.stopPropagation();
+      }
+    },
+    true
+  );
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", initSession);
+  } else {
+    initSession();
+  }
+})();
