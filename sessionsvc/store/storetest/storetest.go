@@ -43,6 +43,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Create", testCreate},
 		{"End", testEnd},
 		{"List", testList},
+		{"Deadlines", testDeadlines},
+		{"Rekey", testRekey},
+		{"Throttle", testThrottle},
+		{"Leases", testLeases},
+		{"Concurrency", testConcurrency},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, newStore) })
