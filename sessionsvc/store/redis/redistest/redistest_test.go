@@ -103,3 +103,17 @@ func TestParseCommandStats(t *testing.T) {
 		t.Errorf("parseCommandStats = %v", got)
 	}
 }
+
+func TestShared(t *testing.T) {
+	s, stop, err := Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := redigo.String(s.Do("PING")); err != nil || got != "PONG" {
+		t.Fatalf("PING = %q, %v", got, err)
+	}
+	stop()
+	if _, err := s.Do("PING"); err == nil {
+		t.Fatal("PING after stop answered")
+	}
+}

@@ -1,0 +1,420 @@
+package redis
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	redigo "github.com/gomodule/redigo/redis"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+)
+
+// endChunk is how many sids one EndMany script call ends: small enough that
+// one call blocks Redis for only a few milliseconds, large enough that 100k
+// sids take a few hundred pipelined calls.
+const endChunk = 500
+
+// sortKind names the index of a sort.
+func sortKind(s store.Sort) string {
+	switch s {
+	case store.SortCreated:
+		return "cre"
+	case store.SortDeadline:
+		return "dl"
+	}
+	return "act"
+}
+
+// Create inserts rec and ends the user's sessions beyond max in one script.
+// Sessions it ends get tombstones kept for Options.Keep. max <= 0 means no
+// limit.
+func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.Time) ([]store.Tombstone, error) {
+	if rec.SID == "" || rec.TokenHash == "" || rec.User == "" || rec.Role == "" {
+		return nil, fmt.Errorf("redis: create: record needs SID, TokenHash, User and Role")
+	}
+	if rec.CreatedAt.IsZero() || rec.LastActivity.IsZero() || rec.ExpiresAt.IsZero() ||
+		rec.IdleAt.IsZero() || rec.LifetimeAt.IsZero() {
+		return nil, fmt.Errorf("redis: create %s: record needs its times", rec.SID)
+	}
+	args := []any{millis(now), max, s.keep.Milliseconds(), s.endedTTL(s.keep), s.ttlAt(rec.Deadline())}
+	args = append(args, encodeRecord(rec)...)
+	reply, err := redigo.Values(s.run(ctx, scriptCreate, args...))
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "EXISTS") {
+			return nil, fmt.Errorf("redis: create %s: session already exists", rec.SID)
+		}
+		return nil, fmt.Errorf("redis: create %s: %w", rec.SID, err)
+	}
+	var ended []store.Tombstone
+	for _, v := range reply {
+		fields, err := redigo.Values(v, nil)
+		if err != nil {
+			return nil, fmt.Errorf("redis: create %s: tombstone reply: %w", rec.SID, err)
+		}
+		t, err := decodeTombstoneValues(fields)
+		if err != nil {
+			return nil, fmt.Errorf("redis: create %s: %w", rec.SID, err)
+		}
+		ended = append(ended, t)
+	}
+	return ended, nil
+}
+
+// Get reads a record with one HMGET.
+func (s *Store) Get(ctx context.Context, sid string, now time.Time) (store.Record, bool, error) {
+	args := make([]any, 0, len(recordFields)+1)
+	args = append(args, s.prefix+"s:"+sid)
+	for _, f := range recordFields {
+		args = append(args, f)
+	}
+	v, err := redigo.Values(s.do(ctx, "HMGET", args...))
+	if err != nil {
+		return store.Record{}, false, fmt.Errorf("redis: get %s: %w", sid, err)
+	}
+	rec, found, err := decodeRecordValues(v)
+	if err != nil {
+		return store.Record{}, false, fmt.Errorf("redis: get %s: %w", sid, err)
+	}
+	if !found || !rec.Deadline().After(now) {
+		return store.Record{}, false, nil
+	}
+	return rec, true, nil
+}
+
+// List serves one page with one script: O(log N + page) from the chosen index,
+// skipping entries whose deadline has passed; with a User filter from the
+// user's small set; with an IP filter by walking the index.
+func (s *Store) List(ctx context.Context, q store.Query, now time.Time) (store.Page, error) {
+	q, err := store.NormalizeQuery(q)
+	if err != nil {
+		return store.Page{}, err
+	}
+	var (
+		hasCursor = "0"
+		cScore    int64
+		cSID      string
+	)
+	if q.Cursor != "" {
+		cScore, cSID, err = store.DecodeCursor(q.Cursor)
+		if err != nil {
+			return store.Page{}, err
+		}
+		hasCursor = "1"
+	}
+	reply, err := redigo.Values(s.run(ctx, scriptList, millis(now), sortKind(q.Sort),
+		q.Filter.Role, q.Filter.User, q.Filter.IP, q.Limit, hasCursor, cScore, cSID))
+	if err != nil {
+		return store.Page{}, fmt.Errorf("redis: list: %w", err)
+	}
+	if len(reply) < 2 {
+		return store.Page{}, fmt.Errorf("redis: list: short reply")
+	}
+	total, err := redigo.Int(reply[0], nil)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("redis: list total: %w", err)
+	}
+	more, err := redigo.Int(reply[1], nil)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("redis: list: %w", err)
+	}
+	recs, err := decodeRows(reply[2:])
+	if err != nil {
+		return store.Page{}, fmt.Errorf("redis: list: %w", err)
+	}
+	if q.Filter.User != "" {
+		recs, more = pageInGo(recs, q, hasCursor == "1", cScore, cSID)
+	}
+	page := store.Page{Records: recs, Total: total}
+	if more == 1 && len(recs) > 0 {
+		last := recs[len(recs)-1]
+		page.Next = store.EncodeCursor(store.Score(last, q.Sort), last.SID)
+	}
+	return page, nil
+}
+
+// pageInGo sorts a user's matching sessions as the indexes would (score, then
+// sid by bytes, in the sort's direction) and cuts the page after the cursor.
+func pageInGo(recs []store.Record, q store.Query, hasCursor bool, cScore int64, cSID string) ([]store.Record, int) {
+	asc := q.Sort == store.SortDeadline
+	cmpRow := func(aScore int64, aSID string, bScore int64, bSID string) int {
+		c := cmp.Compare(aScore, bScore)
+		if c == 0 {
+			c = strings.Compare(aSID, bSID)
+		}
+		if !asc {
+			c = -c
+		}
+		return c
+	}
+	slices.SortFunc(recs, func(a, b store.Record) int {
+		return cmpRow(store.Score(a, q.Sort), a.SID, store.Score(b, q.Sort), b.SID)
+	})
+	if hasCursor {
+		i := 0
+		for i < len(recs) && cmpRow(store.Score(recs[i], q.Sort), recs[i].SID, cScore, cSID) <= 0 {
+			i++
+		}
+		recs = recs[i:]
+	}
+	if len(recs) > q.Limit {
+		return recs[:q.Limit], 1
+	}
+	return recs, 0
+}
+
+// decodeRows decodes script rows, each an HMGET of recordFields.
+func decodeRows(rows []any) ([]store.Record, error) {
+	recs := make([]store.Record, 0, len(rows))
+	for _, row := range rows {
+		v, err := redigo.Values(row, nil)
+		if err != nil {
+			return nil, err
+		}
+		rec, found, err := decodeRecordValues(v)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			recs = append(recs, rec)
+		}
+	}
+	return recs, nil
+}
+
+// Rekey moves a live session to newHash and role in one script.
+func (s *Store) Rekey(ctx context.Context, sid, oldHash, newHash, role string, now time.Time) error {
+	if newHash == "" || role == "" {
+		return fmt.Errorf("redis: rekey %s: new hash and role are required", sid)
+	}
+	n, err := redigo.Int(s.run(ctx, scriptRekey, sid, oldHash, newHash, role, millis(now)))
+	if err != nil {
+		return fmt.Errorf("redis: rekey %s: %w", sid, err)
+	}
+	if n == 0 {
+		return store.ErrSessionGone
+	}
+	return nil
+}
+
+// endArgs are the script arguments shared by End, EndMany and EndUser.
+func (s *Store) endArgs(t store.Tombstone, keep time.Duration) []any {
+	if !t.Reason.Valid() {
+		t.Reason = store.ReasonTerminated
+	}
+	return []any{string(t.Reason), t.Actor, t.Note, millis(t.At), keep.Milliseconds(), s.endedTTL(keep)}
+}
+
+// End ends one session with one script.
+func (s *Store) End(ctx context.Context, sid string, t store.Tombstone, keep time.Duration) (bool, error) {
+	args := append(s.endArgs(t, keep), sid)
+	n, err := redigo.Int(s.run(ctx, scriptEnd, args...))
+	if err != nil {
+		return false, fmt.Errorf("redis: end %s: %w", sid, err)
+	}
+	return n == 1, nil
+}
+
+// EndMany ends sids in chunks of endChunk per script call, all chunks
+// pipelined on one connection: one round trip for the lot, while each call
+// blocks Redis only briefly. Each session is ended atomically; the list is not.
+func (s *Store) EndMany(ctx context.Context, sids []string, t store.Tombstone, keep time.Duration) (int, error) {
+	if len(sids) == 0 {
+		return 0, nil
+	}
+	base := append([]any{s.prefix}, s.endArgs(t, keep)...)
+	chunkArgs := func(chunk []string) []any {
+		args := make([]any, 0, len(base)+len(chunk))
+		args = append(args, base...)
+		for _, sid := range chunk {
+			args = append(args, sid)
+		}
+		return args
+	}
+	var chunks [][]string
+	for i := 0; i < len(sids); i += endChunk {
+		chunks = append(chunks, sids[i:min(i+endChunk, len(sids))])
+	}
+
+	c, err := s.conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	// The first chunk goes alone through Do, which loads the script if this
+	// server has not seen it (EVALSHA falls back to EVAL); the rest can then
+	// be pipelined with EVALSHA.
+	total, err := redigo.Int(scriptEnd.DoContext(ctx, c, chunkArgs(chunks[0])...))
+	if err != nil {
+		return 0, fmt.Errorf("redis: end many: %w", err)
+	}
+	rest := chunks[1:]
+	if len(rest) == 0 {
+		return total, nil
+	}
+	for _, ch := range rest {
+		if err := scriptEnd.SendHash(c, chunkArgs(ch)...); err != nil {
+			return total, fmt.Errorf("redis: end many: %w", err)
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return total, fmt.Errorf("redis: end many: %w", err)
+	}
+	var retry [][]string
+	var firstErr error
+	for _, ch := range rest {
+		n, err := redigo.Int(redigo.ReceiveContext(c, ctx))
+		var re redigo.Error
+		switch {
+		case errors.As(err, &re) && strings.HasPrefix(string(re), "NOSCRIPT"):
+			// Redis restarted between the calls: run this chunk again.
+			retry = append(retry, ch)
+		case err != nil:
+			if firstErr == nil {
+				firstErr = err
+			}
+		default:
+			total += n
+		}
+	}
+	if firstErr != nil {
+		return total, fmt.Errorf("redis: end many: %w", firstErr)
+	}
+	for _, ch := range retry {
+		n, err := redigo.Int(scriptEnd.DoContext(ctx, c, chunkArgs(ch)...))
+		if err != nil {
+			return total, fmt.Errorf("redis: end many: %w", err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// EndUser ends the user's sessions, except those in except, with one script.
+func (s *Store) EndUser(ctx context.Context, user string, except []string, t store.Tombstone, keep time.Duration) (int, error) {
+	args := append([]any{user}, s.endArgs(t, keep)...)
+	for _, sid := range except {
+		args = append(args, sid)
+	}
+	n, err := redigo.Int(s.run(ctx, scriptEndUser, args...))
+	if err != nil {
+		return 0, fmt.Errorf("redis: end sessions of user: %w", err)
+	}
+	return n, nil
+}
+
+// Tombstone reads the tombstone of a token hash.
+func (s *Store) Tombstone(ctx context.Context, tokenHash string) (store.Tombstone, bool, error) {
+	args := []any{s.prefix + "t:" + tokenHash}
+	for _, f := range tombstoneFields {
+		args = append(args, f)
+	}
+	v, err := redigo.Values(s.do(ctx, "HMGET", args...))
+	if err != nil {
+		return store.Tombstone{}, false, fmt.Errorf("redis: tombstone: %w", err)
+	}
+	if len(v) == 0 || v[0] == nil {
+		return store.Tombstone{}, false, nil
+	}
+	t, err := decodeTombstoneValues(v)
+	if err != nil {
+		return store.Tombstone{}, false, err
+	}
+	return t, true, nil
+}
+
+// Due reads the deadline index up to now.
+func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]store.Record, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	reply, err := redigo.Values(s.run(ctx, scriptDue, millis(now), limit))
+	if err != nil {
+		return nil, fmt.Errorf("redis: due: %w", err)
+	}
+	recs, err := decodeRows(reply)
+	if err != nil {
+		return nil, fmt.Errorf("redis: due: %w", err)
+	}
+	return recs, nil
+}
+
+// Ended reads the ended holding area, oldest end first.
+func (s *Store) Ended(ctx context.Context, limit int) ([]store.EndedSession, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	reply, err := redigo.Values(s.run(ctx, scriptEnded, limit))
+	if err != nil {
+		return nil, fmt.Errorf("redis: ended: %w", err)
+	}
+	out := make([]store.EndedSession, 0, len(reply))
+	for _, v := range reply {
+		m, err := flatMap(v)
+		if err != nil {
+			return nil, fmt.Errorf("redis: ended: %w", err)
+		}
+		e, err := decodeEnded(m)
+		if err != nil {
+			return nil, fmt.Errorf("redis: ended: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Archive stores e under the archive for retention and drops it from the
+// ended holding area in one script.
+func (s *Store) Archive(ctx context.Context, e store.EndedSession, now time.Time, retention time.Duration) error {
+	sid := e.Record.SID
+	if sid == "" {
+		sid = e.Tombstone.SID
+		e.Record.SID = sid
+	}
+	if sid == "" {
+		return fmt.Errorf("redis: archive: ended session has no sid")
+	}
+	ms := retention.Milliseconds()
+	if ms <= 0 {
+		ms = 1
+	}
+	args := []any{sid, millis(e.Tombstone.At), ms, millis(now.Add(-retention))}
+	args = append(args, encodeEnded(e)...)
+	args = append(args, fieldArchivedAt, millis(now))
+	if _, err := s.run(ctx, scriptArchive, args...); err != nil {
+		return fmt.Errorf("redis: archive %s: %w", sid, err)
+	}
+	return nil
+}
+
+// Purge drops sid from the ended holding area.
+func (s *Store) Purge(ctx context.Context, sid string) error {
+	if _, err := s.run(ctx, scriptPurge, sid); err != nil {
+		return fmt.Errorf("redis: purge %s: %w", sid, err)
+	}
+	return nil
+}
+
+// Archived reads an archived session.
+func (s *Store) Archived(ctx context.Context, sid string) (store.Archived, bool, error) {
+	m, err := redigo.StringMap(s.do(ctx, "HGETALL", s.prefix+"a:"+sid))
+	if err != nil {
+		return store.Archived{}, false, fmt.Errorf("redis: archived %s: %w", sid, err)
+	}
+	if len(m) == 0 {
+		return store.Archived{}, false, nil
+	}
+	e, err := decodeEnded(m)
+	if err != nil {
+		return store.Archived{}, false, fmt.Errorf("redis: archived %s: %w", sid, err)
+	}
+	at, err := parseMillis(m[fieldArchivedAt])
+	if err != nil {
+		return store.Archived{}, false, fmt.Errorf("redis: archived %s: time: %w", sid, err)
+	}
+	return store.Archived{EndedSession: e, ArchivedAt: at}, true, nil
+}

@@ -1,0 +1,481 @@
+package redis
+
+import (
+	redigo "github.com/gomodule/redigo/redis"
+)
+
+// The Lua scripts below are the store's atomic operations. Every script takes
+// the key prefix as ARGV[1] and builds its key names from it, so they run on a
+// single Redis server (or a primary with replicas), not on Redis Cluster.
+//
+// Scripts never read Redis TIME: the caller's now is an argument, so tests can
+// move time. Real time enters only as TTL safety nets computed in Go.
+
+// luaPrelude is shared by every script: key helpers, the record field list
+// and the one way to end a session.
+var luaPrelude = `
+local P = ARGV[1]
+local F = ` + luaStringList(recordFields) + `
+local FI = {}
+for i, f in ipairs(F) do FI[f] = i end
+local function n2s(x) return string.format('%d', x) end
+local function rkey(sid) return P .. 's:' .. sid end
+local function bkey(th) return P .. 'b:' .. th end
+local function ix(kind) return P .. 'ix:' .. kind end
+local function rix(kind, role) return P .. 'ix:' .. kind .. ':r:' .. role end
+local function ukey(user) return P .. 'u:' .. user end
+-- bytelt compares strings by bytes, as sorted sets order members; Lua's <
+-- follows the server's collation locale.
+local function bytelt(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local function deadline(exp, idle, life)
+  return math.min(tonumber(exp), tonumber(idle), tonumber(life))
+end
+
+-- index puts sid into every index it belongs to.
+local function index(sid, role, user, act, cre, dl)
+  redis.call('ZADD', ix('act'), act, sid)
+  redis.call('ZADD', ix('cre'), cre, sid)
+  redis.call('ZADD', ix('dl'), dl, sid)
+  redis.call('ZADD', rix('act', role), act, sid)
+  redis.call('ZADD', rix('cre', role), cre, sid)
+  redis.call('ZADD', rix('dl', role), dl, sid)
+  redis.call('ZADD', ukey(user), act, sid)
+  redis.call('SADD', P .. 'roles', role)
+end
+
+-- unindex removes sid from every index.
+local function unindex(sid, role, user)
+  redis.call('ZREM', ix('act'), sid)
+  redis.call('ZREM', ix('cre'), sid)
+  redis.call('ZREM', ix('dl'), sid)
+  redis.call('ZREM', rix('act', role), sid)
+  redis.call('ZREM', rix('cre', role), sid)
+  redis.call('ZREM', rix('dl', role), sid)
+  redis.call('ZREM', ukey(user), sid)
+end
+
+-- forget removes a sid whose record is gone (its safety-net TTL fired before
+-- cleanup ended it) from every index, for every role ever seen.
+local function forget(sid)
+  redis.call('ZREM', ix('act'), sid)
+  redis.call('ZREM', ix('cre'), sid)
+  redis.call('ZREM', ix('dl'), sid)
+  for _, role in ipairs(redis.call('SMEMBERS', P .. 'roles')) do
+    redis.call('ZREM', rix('act', role), sid)
+    redis.call('ZREM', rix('cre', role), sid)
+    redis.call('ZREM', rix('dl', role), sid)
+  end
+end
+
+-- end_session writes the tombstone (kept keep ms), copies record, blob and
+-- tombstone into the ended holding area (kept endedTTL ms), and deletes blob,
+-- record and index entries. It returns the tombstone fields, or false if
+-- there is no record.
+local function end_session(sid, reason, actor, note, at, keep, endedTTL)
+  local rk = rkey(sid)
+  local rec = redis.call('HGETALL', rk)
+  if #rec == 0 then return false end
+  local r = {}
+  for i = 1, #rec, 2 do r[rec[i]] = rec[i + 1] end
+  local th, user, role = r['th'], r['user'], r['role']
+  local bk = bkey(th)
+  local blob = redis.call('GET', bk)
+  local ek = P .. 'e:' .. sid
+  redis.call('DEL', ek)
+  rec[#rec + 1] = '_reason'; rec[#rec + 1] = reason
+  rec[#rec + 1] = '_actor'; rec[#rec + 1] = actor
+  rec[#rec + 1] = '_note'; rec[#rec + 1] = note
+  rec[#rec + 1] = '_at'; rec[#rec + 1] = at
+  if blob then rec[#rec + 1] = '_blob'; rec[#rec + 1] = blob end
+  redis.call('HSET', ek, unpack(rec))
+  redis.call('PEXPIRE', ek, endedTTL)
+  redis.call('ZADD', P .. 'ended', at, sid)
+  if keep > 0 then
+    local tk = P .. 't:' .. th
+    redis.call('DEL', tk)
+    redis.call('HSET', tk, 'sid', sid, 'th', th, 'user', user, 'reason', reason,
+      'actor', actor, 'note', note, 'at', at)
+    redis.call('PEXPIRE', tk, keep)
+  end
+  redis.call('DEL', bk, rk)
+  unindex(sid, role, user)
+  return {sid, th, user, reason, actor, note, at}
+end
+`
+
+func newScript(body string) *redigo.Script {
+	return redigo.NewScript(0, luaPrelude+body)
+}
+
+// scriptCreate: ARGV P, now, max, keep, endedTTL, expireAt, then the record's
+// values in recordFields order. Returns the tombstones of the sessions it
+// ended, or an error reply if the sid exists.
+var scriptCreate = newScript(`
+local now = tonumber(ARGV[2])
+local max = tonumber(ARGV[3])
+local keep = tonumber(ARGV[4])
+local endedTTL = tonumber(ARGV[5])
+local expireAt = ARGV[6]
+local v = {}
+for i, f in ipairs(F) do v[f] = ARGV[6 + i] end
+local sid, user, role = v['sid'], v['user'], v['role']
+local rk = rkey(sid)
+if redis.call('EXISTS', rk) == 1 then
+  return redis.error_reply('EXISTS session already exists')
+end
+local ended = {}
+local live = {}
+local uk = ukey(user)
+for _, m in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
+  local r = redis.call('HMGET', rkey(m), 'act', 'cre', 'exp', 'idle', 'life')
+  if not r[1] then
+    redis.call('ZREM', uk, m)
+    forget(m)
+  else
+    local act, cre = tonumber(r[1]), tonumber(r[2])
+    local exp, idle, life = tonumber(r[3]), tonumber(r[4]), tonumber(r[5])
+    local reason = nil
+    if now >= life then reason = 'lifetime'
+    elseif now >= idle then reason = 'idle'
+    elseif now >= exp then reason = 'expired' end
+    if reason then
+      local ts = end_session(m, reason, 'system', '', ARGV[2], keep, endedTTL)
+      if ts then ended[#ended + 1] = ts end
+    else
+      live[#live + 1] = {m, act, cre}
+    end
+  end
+end
+if max > 0 and #live >= max then
+  table.sort(live, function(a, b)
+    if a[2] ~= b[2] then return a[2] < b[2] end
+    if a[3] ~= b[3] then return a[3] < b[3] end
+    return bytelt(a[1], b[1])
+  end)
+  local i = 1
+  while #live - i + 1 >= max do
+    local ts = end_session(live[i][1], 'evicted', 'system', '', ARGV[2], keep, endedTTL)
+    if ts then ended[#ended + 1] = ts end
+    i = i + 1
+  end
+end
+local args = {}
+for i, f in ipairs(F) do
+  args[#args + 1] = f
+  args[#args + 1] = ARGV[6 + i]
+end
+redis.call('HSET', rk, unpack(args))
+redis.call('PEXPIREAT', rk, expireAt)
+index(sid, role, user, v['act'], v['cre'], n2s(deadline(v['exp'], v['idle'], v['life'])))
+return ended
+`)
+
+// scriptCommit: ARGV P, sid, tokenHash, blob, blobAtMin, grace, guard,
+// hasTouch, act, exp, idle, ip, ua, path. Returns 1 if written, 0 if the
+// session has no record with that token hash.
+var scriptCommit = newScript(`
+local sid, th = ARGV[2], ARGV[3]
+local blobAtMin, grace, guard = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local rk = rkey(sid)
+local cur = redis.call('HMGET', rk, 'th', 'role', 'user', 'exp', 'idle', 'life', 'fip', 'fua')
+if not cur[1] or cur[1] ~= th then return 0 end
+local exp, idle, life = cur[4], cur[5], cur[6]
+if ARGV[8] == '1' then
+  local act, ip, ua = ARGV[9], ARGV[12], ARGV[13]
+  exp, idle = ARGV[10], ARGV[11]
+  local f = {'act', act, 'exp', exp, 'idle', idle, 'lip', ip, 'lua', ua, 'path', ARGV[14]}
+  if ip ~= cur[7] then f[#f + 1] = 'ipc'; f[#f + 1] = '1' end
+  if ua ~= cur[8] then f[#f + 1] = 'uac'; f[#f + 1] = '1' end
+  redis.call('HSET', rk, unpack(f))
+  local role, user = cur[2], cur[3]
+  local dl = n2s(deadline(exp, idle, life))
+  redis.call('ZADD', ix('act'), act, sid)
+  redis.call('ZADD', ix('dl'), dl, sid)
+  redis.call('ZADD', rix('act', role), act, sid)
+  redis.call('ZADD', rix('dl', role), dl, sid)
+  redis.call('ZADD', ukey(user), act, sid)
+  redis.call('PEXPIREAT', rk, n2s(math.max(tonumber(dl) + grace, guard)))
+end
+local blobAt = math.max(blobAtMin, deadline(exp, idle, life) + grace)
+redis.call('SET', bkey(th), ARGV[4], 'PXAT', n2s(blobAt))
+return 1
+`)
+
+// scriptRekey: ARGV P, sid, oldHash, newHash, role, now. Returns 1 or 0 (gone).
+var scriptRekey = newScript(`
+local sid, old, new, role, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+local rk = rkey(sid)
+local cur = redis.call('HMGET', rk, 'th', 'role', 'user', 'act', 'cre', 'exp', 'idle', 'life')
+if not cur[1] or cur[1] ~= old then return 0 end
+local dl = deadline(cur[6], cur[7], cur[8])
+if dl <= now then return 0 end
+redis.call('HSET', rk, 'th', new, 'role', role)
+if role ~= cur[2] then
+  redis.call('ZREM', rix('act', cur[2]), sid)
+  redis.call('ZREM', rix('cre', cur[2]), sid)
+  redis.call('ZREM', rix('dl', cur[2]), sid)
+  redis.call('ZADD', rix('act', role), cur[4], sid)
+  redis.call('ZADD', rix('cre', role), cur[5], sid)
+  redis.call('ZADD', rix('dl', role), n2s(dl), sid)
+  redis.call('SADD', P .. 'roles', role)
+end
+if old ~= new then redis.call('DEL', bkey(old)) end
+return 1
+`)
+
+// scriptEnd: ARGV P, reason, actor, note, at, keep, endedTTL, sid... Ends
+// each sid and returns how many it ended. End and EndMany both use it.
+var scriptEnd = newScript(`
+local reason, actor, note, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local keep, endedTTL = tonumber(ARGV[6]), tonumber(ARGV[7])
+local n = 0
+for i = 8, #ARGV do
+  if end_session(ARGV[i], reason, actor, note, at, keep, endedTTL) then n = n + 1 end
+end
+return n
+`)
+
+// scriptEndUser: ARGV P, user, reason, actor, note, at, keep, endedTTL,
+// except... Returns how many it ended.
+var scriptEndUser = newScript(`
+local user, reason, actor, note, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local keep, endedTTL = tonumber(ARGV[7]), tonumber(ARGV[8])
+local except = {}
+for i = 9, #ARGV do except[ARGV[i]] = true end
+local n = 0
+local uk = ukey(user)
+for _, m in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
+  if not except[m] then
+    if end_session(m, reason, actor, note, at, keep, endedTTL) then
+      n = n + 1
+    else
+      redis.call('ZREM', uk, m)
+      forget(m)
+    end
+  end
+end
+return n
+`)
+
+// scriptList: ARGV P, now, sort (act|cre|dl), role, user, ip, limit,
+// hasCursor, cursorScore, cursorSid.
+//
+// With a user filter it returns {total, 0, rows...} with every matching row
+// (a user has few sessions) and Go sorts and pages them, so that ties break
+// by byte order whatever the server's locale. Otherwise it returns {total,
+// more, rows...} with at most limit rows of the page after the cursor. A row
+// is the record's values in recordFields order.
+var scriptList = newScript(`
+local now = tonumber(ARGV[2])
+local sort, role, user, ip = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local limit = tonumber(ARGV[7])
+local hasCursor = ARGV[8] == '1'
+local cs, csid = tonumber(ARGV[9]), ARGV[10]
+local iLip, iFip, iRole = FI['lip'], FI['fip'], FI['role']
+
+local function live(r)
+  return r[1] and deadline(r[FI['exp']], r[FI['idle']], r[FI['life']]) > now
+end
+local function ipok(r)
+  return ip == '' or r[iLip] == ip or r[iFip] == ip
+end
+
+if user ~= '' then
+  local out = {0, 0}
+  for _, m in ipairs(redis.call('ZRANGE', ukey(user), 0, -1)) do
+    local r = redis.call('HMGET', rkey(m), unpack(F))
+    if live(r) and (role == '' or r[iRole] == role) and ipok(r) then
+      out[#out + 1] = r
+    end
+  end
+  out[1] = #out - 2
+  return out
+end
+
+local idx, dlidx
+if role ~= '' then idx, dlidx = rix(sort, role), rix('dl', role)
+else idx, dlidx = ix(sort), ix('dl') end
+local asc = sort == 'dl'
+
+local total = 0
+if ip == '' then
+  total = redis.call('ZCOUNT', dlidx, '(' .. n2s(now), '+inf')
+else
+  -- IPs are not indexed: count by walking the live part of the deadline index.
+  local off = 0
+  while true do
+    local ms = redis.call('ZRANGE', dlidx, '(' .. n2s(now), '+inf', 'BYSCORE', 'LIMIT', off, 500)
+    for _, m in ipairs(ms) do
+      local r = redis.call('HMGET', rkey(m), 'lip', 'fip')
+      if r[1] and (r[1] == ip or r[2] == ip) then total = total + 1 end
+    end
+    if #ms < 500 then break end
+    off = off + #ms
+  end
+end
+
+-- start is the 0-based position (in list order) of the first candidate.
+local start = 0
+local skipTies = false
+if hasCursor then
+  local sc = redis.call('ZSCORE', idx, csid)
+  if sc and tonumber(sc) == cs then
+    if asc then start = redis.call('ZRANK', idx, csid) + 1
+    else start = redis.call('ZREVRANK', idx, csid) + 1 end
+  else
+    -- The cursor row moved or ended: start at its score and skip the ties
+    -- that sort at or before it.
+    if asc then start = redis.call('ZCOUNT', idx, '-inf', '(' .. n2s(cs))
+    else start = redis.call('ZCOUNT', idx, '(' .. n2s(cs), '+inf') end
+    skipTies = true
+  end
+end
+if asc then
+  -- Entries at or before now are not live: begin after them.
+  local dead = redis.call('ZCOUNT', idx, '-inf', n2s(now))
+  if dead > start then start = dead; skipTies = false end
+end
+
+local out = {total, 0}
+local rows = 0
+local batch = limit + 1
+if batch < 64 then batch = 64 end
+while true do
+  local ms
+  if asc then ms = redis.call('ZRANGE', idx, start, start + batch - 1, 'WITHSCORES')
+  else ms = redis.call('ZREVRANGE', idx, start, start + batch - 1, 'WITHSCORES') end
+  for i = 1, #ms, 2 do
+    local m, sc = ms[i], tonumber(ms[i + 1])
+    local skip = false
+    if skipTies then
+      if sc == cs and ((asc and not bytelt(csid, m)) or ((not asc) and not bytelt(m, csid))) then
+        skip = true
+      else
+        skipTies = false
+      end
+    end
+    if not skip then
+      local ok = true
+      if not asc then
+        local d = redis.call('ZSCORE', dlidx, m)
+        ok = d and tonumber(d) > now
+      end
+      if ok then
+        local r = redis.call('HMGET', rkey(m), unpack(F))
+        if live(r) and ipok(r) then
+          if rows == limit then
+            out[2] = 1
+            return out
+          end
+          out[#out + 1] = r
+          rows = rows + 1
+        end
+      end
+    end
+  end
+  if #ms < 2 * batch then break end
+  start = start + batch
+end
+return out
+`)
+
+// scriptDue: ARGV P, now, limit. Returns up to limit records whose deadline
+// is at or before now, earliest first, dropping index entries whose record
+// is gone.
+var scriptDue = newScript(`
+local now, limit = ARGV[2], tonumber(ARGV[3])
+local out = {}
+local off = 0
+while #out < limit do
+  local ms = redis.call('ZRANGE', ix('dl'), '-inf', now, 'BYSCORE', 'LIMIT', off, limit - #out)
+  if #ms == 0 then break end
+  local gone = 0
+  for _, m in ipairs(ms) do
+    local r = redis.call('HMGET', rkey(m), unpack(F))
+    if r[1] then out[#out + 1] = r else forget(m); gone = gone + 1 end
+  end
+  off = off + #ms - gone
+end
+return out
+`)
+
+// scriptEnded: ARGV P, limit. Returns up to limit ended entries (HGETALL
+// replies), oldest end first, dropping index entries whose entry is gone.
+var scriptEnded = newScript(`
+local limit = tonumber(ARGV[2])
+local zk = P .. 'ended'
+local out = {}
+while #out < limit do
+  local ms = redis.call('ZRANGE', zk, #out, limit - 1)
+  if #ms == 0 then break end
+  local gone = 0
+  for _, m in ipairs(ms) do
+    local h = redis.call('HGETALL', P .. 'e:' .. m)
+    if #h > 0 then out[#out + 1] = h else redis.call('ZREM', zk, m); gone = gone + 1 end
+  end
+  if gone == 0 then break end
+end
+return out
+`)
+
+// scriptArchive: ARGV P, sid, endAt, retentionMs, pruneBefore, then the
+// archive hash's field/value pairs.
+var scriptArchive = newScript(`
+local sid = ARGV[2]
+local ak = P .. 'a:' .. sid
+redis.call('DEL', ak)
+local h = {}
+for i = 6, #ARGV do h[#h + 1] = ARGV[i] end
+redis.call('HSET', ak, unpack(h))
+redis.call('PEXPIRE', ak, ARGV[4])
+redis.call('ZADD', P .. 'archived', ARGV[3], sid)
+redis.call('ZREMRANGEBYSCORE', P .. 'archived', '-inf', '(' .. ARGV[5])
+redis.call('DEL', P .. 'e:' .. sid)
+redis.call('ZREM', P .. 'ended', sid)
+return 1
+`)
+
+// scriptPurge: ARGV P, sid.
+var scriptPurge = newScript(`
+redis.call('DEL', P .. 'e:' .. ARGV[2])
+redis.call('ZREM', P .. 'ended', ARGV[2])
+return 1
+`)
+
+// scriptFail: ARGV P, key, now, windowMs. Returns the failure count.
+var scriptFail = newScript(`
+local k = P .. 'th:' .. ARGV[2]
+local now, window = tonumber(ARGV[3]), tonumber(ARGV[4])
+local last = redis.call('HGET', k, 'last')
+if last and now - tonumber(last) >= window then redis.call('DEL', k) end
+local n = redis.call('HINCRBY', k, 'n', 1)
+redis.call('HSET', k, 'last', ARGV[3])
+redis.call('PEXPIRE', k, window)
+return n
+`)
+
+// scriptAcquire: ARGV P, name, holder, ttlMs, now. Returns 1 if holder holds
+// the lease afterwards.
+var scriptAcquire = newScript(`
+local k = P .. 'l:' .. ARGV[2]
+local holder, ttl, now = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local cur = redis.call('HMGET', k, 'holder', 'until')
+if cur[1] and cur[1] ~= holder and tonumber(cur[2]) > now then return 0 end
+redis.call('HSET', k, 'holder', holder, 'until', n2s(now + ttl))
+redis.call('PEXPIRE', k, ttl)
+return 1
+`)
+
+// scriptRelease: ARGV P, name, holder.
+var scriptRelease = newScript(`
+local k = P .. 'l:' .. ARGV[2]
+if redis.call('HGET', k, 'holder') == ARGV[3] then redis.call('DEL', k) end
+return 1
+`)

@@ -1,0 +1,234 @@
+// Package redis is the production implementation of the store contract
+// (package store) on Redis, shared by every app instance.
+//
+// Session blobs are read through scs/redisstore (one GET per request) and
+// written by a Lua script that stores the blob only while the session's
+// registry record carries the same token hash; ending a session is one script
+// that writes the tombstone, moves record and blob into the ended holding
+// area, and deletes blob, record and index entries. So a blob exists exactly
+// while its session lives, and a request in flight cannot bring an ended
+// session back.
+//
+// Keys, all under Options.Prefix (P):
+//
+//	P b:{tokenhash}          session blob (scs/redisstore, GET/SET)
+//	P s:{sid}                registry record (hash, fields in recordFields)
+//	P ix:{act|cre|dl}        global indexes (sorted sets, unix ms scores)
+//	P ix:{kind}:r:{role}     the same indexes per role
+//	P u:{user}               the user's sessions by last activity (sorted set)
+//	P roles                  every role ever indexed (set)
+//	P t:{tokenhash}          tombstone (hash), TTL keep
+//	P e:{sid}, P ended       ended holding area (hash; sorted set by end time)
+//	P a:{sid}, P archived    archive (hash, TTL retention; sorted set by end time)
+//	P th:{key}               login throttle counter (hash)
+//	P l:{name}               lease (hash)
+//
+// It never uses KEYS or SCAN: every query is served from an index. Scripts
+// compute key names from the prefix, so the store needs a single Redis server
+// (or a primary), not Redis Cluster.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/redisstore"
+	redigo "github.com/gomodule/redigo/redis"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+)
+
+// Options configures a Store.
+type Options struct {
+	// URL is redis://[:password@]host:port/db or rediss:// for TLS.
+	URL string
+	// PoolSize bounds the connections (MaxActive and MaxIdle). A caller that
+	// finds the pool full waits for a connection (bounded by its ctx) rather
+	// than failing. Default 32.
+	PoolSize int
+	// Timeouts of each connection. Defaults 1 s, 500 ms, 500 ms.
+	DialTimeout, ReadTimeout, WriteTimeout time.Duration
+	// Prefix starts every key. Default "sc:". Stores with different
+	// prefixes share one server without seeing each other.
+	Prefix string
+	// Grace is the safety-net margin of every TTL: records and blobs expire
+	// at their deadline plus Grace, ended entries at keep plus Grace, if
+	// cleanup has not dealt with them first. It should exceed the cleanup
+	// interval by a wide margin. Default 1 h.
+	Grace time.Duration
+	// Keep is how long the tombstones of sessions that Create ends (evicted,
+	// or past their deadline) are kept, since Create takes no keep argument;
+	// set it to the recovery window. Default 1 h.
+	Keep time.Duration
+}
+
+// Store is the Redis store. It is safe for concurrent use.
+type Store struct {
+	pool   *redigo.Pool
+	blobs  *redisstore.RedisStore
+	prefix string
+	grace  time.Duration
+	keep   time.Duration
+	host   string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New connects to the Redis at opts.URL and pings it once. The error names the
+// server's host, never the password.
+func New(ctx context.Context, opts Options) (*Store, error) {
+	u, err := url.Parse(opts.URL)
+	if err != nil {
+		// url.Parse errors quote the URL, which may hold a password.
+		return nil, errors.New("redis: malformed redis URL")
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return nil, fmt.Errorf("redis: URL scheme %q: want redis or rediss", u.Scheme)
+	}
+	host := u.Host
+	if opts.PoolSize <= 0 {
+		opts.PoolSize = 32
+	}
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = time.Second
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = 500 * time.Millisecond
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 500 * time.Millisecond
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "sc:"
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = time.Hour
+	}
+	if opts.Keep <= 0 {
+		opts.Keep = time.Hour
+	}
+	rawURL := opts.URL
+	pool := &redigo.Pool{
+		MaxIdle:     opts.PoolSize,
+		MaxActive:   opts.PoolSize,
+		Wait:        true,
+		IdleTimeout: 5 * time.Minute,
+		DialContext: func(ctx context.Context) (redigo.Conn, error) {
+			return redigo.DialURLContext(ctx, rawURL,
+				redigo.DialConnectTimeout(opts.DialTimeout),
+				redigo.DialReadTimeout(opts.ReadTimeout),
+				redigo.DialWriteTimeout(opts.WriteTimeout))
+		},
+		TestOnBorrow: func(c redigo.Conn, idleSince time.Time) error {
+			if time.Since(idleSince) < time.Minute {
+				return nil
+			}
+			_, err := c.Do("PING")
+			return err
+		},
+	}
+	s := &Store{
+		pool:   pool,
+		blobs:  redisstore.NewWithPrefix(pool, opts.Prefix+"b:"),
+		prefix: opts.Prefix,
+		grace:  opts.Grace,
+		keep:   opts.Keep,
+		host:   host,
+	}
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Pool is the connection pool, for callers that share it (and for tests).
+func (s *Store) Pool() *redigo.Pool { return s.pool }
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.do(ctx, "PING")
+	if err != nil {
+		return fmt.Errorf("redis: ping %s: %w", s.host, err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.pool.Close() }
+
+// Persistence reports whether the server writes an append-only file and RDB
+// snapshots, so that start-up can warn when sessions would not survive a
+// Redis restart. Servers that forbid CONFIG fall back to INFO persistence,
+// which tells only the AOF.
+func (s *Store) Persistence(ctx context.Context) (aof, rdb bool, err error) {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer c.Close()
+	a, aerr := redigo.StringMap(redigo.DoContext(c, ctx, "CONFIG", "GET", "appendonly"))
+	r, rerr := redigo.StringMap(redigo.DoContext(c, ctx, "CONFIG", "GET", "save"))
+	if aerr == nil && rerr == nil {
+		return a["appendonly"] == "yes", strings.TrimSpace(r["save"]) != "", nil
+	}
+	info, err := redigo.String(redigo.DoContext(c, ctx, "INFO", "persistence"))
+	if err != nil {
+		return false, false, fmt.Errorf("redis: read persistence settings: %w", err)
+	}
+	return strings.Contains(info, "aof_enabled:1"), false, nil
+}
+
+// conn takes a connection from the pool, waiting at most as long as ctx.
+func (s *Store) conn(ctx context.Context) (redigo.Conn, error) {
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("redis: connect %s: %w", s.host, err)
+	}
+	return c, nil
+}
+
+// do runs one command on a pooled connection.
+func (s *Store) do(ctx context.Context, cmd string, args ...any) (any, error) {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return redigo.DoContext(c, ctx, cmd, args...)
+}
+
+// run evaluates a script (EVALSHA, falling back to EVAL once after a restart
+// flushed the script cache) with the prefix as ARGV[1].
+func (s *Store) run(ctx context.Context, sc *redigo.Script, args ...any) (any, error) {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return sc.DoContext(ctx, c, append([]any{s.prefix}, args...)...)
+}
+
+// ttlAt is the absolute expiry (unix ms) of a safety-net TTL for something
+// that must live until at least deadline: deadline plus Grace, but never
+// less than Grace from the real now, since tests (and clock skew between
+// instances) may pass a now far from the server's clock.
+func (s *Store) ttlAt(deadline time.Time) int64 {
+	at := deadline.Add(s.grace)
+	if floor := time.Now().Add(s.grace); at.Before(floor) {
+		at = floor
+	}
+	return at.UnixMilli()
+}
+
+// endedTTL is how long (ms) an ended entry stays if cleanup never takes it.
+func (s *Store) endedTTL(keep time.Duration) int64 {
+	if keep < 0 {
+		keep = 0
+	}
+	return (keep + s.grace).Milliseconds()
+}
