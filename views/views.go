@@ -30,6 +30,15 @@ type User struct {
 	Role string
 }
 
+// assetPath resolves name through a, falling back to the plain URL when a is
+// nil so that an error page rendered on a half-configured server still renders.
+func assetPath(a Assets, name string) string {
+	if a == nil {
+		return "/static/" + name
+	}
+	return a.Path(name)
+}
+
 // Roles, as in sessionsvc. Duplicated here because views must not import the
 // service layer.
 const (

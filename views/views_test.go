@@ -653,3 +653,11 @@ func TestHomePages(t *testing.T) {
 		t.Errorf("workspace intro = %q", got)
 	}
 }
+
+func TestLayoutNilAssets(t *testing.T) {
+	p := render(t, ErrorPage(ErrorProps{Layout: LayoutProps{}, Status: 500}))
+	p.one(t, "error-page")
+	if !strings.Contains(p.raw, `href="/static/app.css"`) {
+		t.Errorf("nil Assets: stylesheet is not the plain URL")
+	}
+}
