@@ -120,15 +120,16 @@ func (r Record) Deadline() time.Time {
 }
 
 // DueReason names the clock that ends a session whose deadline is at or before now.
-// It returns "" if the session is still live at now.
+// It returns "" if the session is still live at now. When clocks fall due
+// together, lifetime wins over expiry and expiry over idle.
 func (r Record) DueReason(now time.Time) Reason {
 	switch {
 	case !now.Before(r.LifetimeAt):
 		return ReasonLifetime
-	case !now.Before(r.IdleAt):
-		return ReasonIdle
 	case !now.Before(r.ExpiresAt):
 		return ReasonExpired
+	case !now.Before(r.IdleAt):
+		return ReasonIdle
 	}
 	return ""
 }

@@ -1,0 +1,175 @@
+// Package handlers is the HTTP layer: it binds requests, authorizes them, calls
+// sessionsvc and renders views. It holds no business rules and never talks to a
+// store directly.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+	"github.com/ppfiber/sessionconsole/views"
+)
+
+// Sessions is what the handlers need from the session service.
+type Sessions interface {
+	Load(r *http.Request) (*http.Request, error)
+	Save(ctx context.Context, w http.ResponseWriter) error
+	Current(ctx context.Context) (sessionsvc.Current, bool)
+	Ended(ctx context.Context) (store.Tombstone, bool)
+	EndedMessage(t store.Tombstone) string
+	Forget(ctx context.Context)
+	Login(ctx context.Context, r *http.Request, username, password string) (sessionsvc.LoginResult, error)
+	Logout(ctx context.Context) error
+	Refresh(ctx context.Context, r *http.Request) (time.Time, error)
+	CheckCSRF(ctx context.Context, r *http.Request) bool
+	LoginFormToken() string
+	CheckLoginFormToken(tok string) bool
+	UserSessions(ctx context.Context, user string) ([]store.Record, error)
+	EndOwn(ctx context.Context, sid string) error
+	EndOthers(ctx context.Context) (int, error)
+	Ready(ctx context.Context) error
+}
+
+// Handler serves every route. Build it with New and mount it with Register.
+type Handler struct {
+	sessions Sessions
+	assets   views.Assets
+	static   http.Handler
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// Deps are the Handler's dependencies.
+type Deps struct {
+	Sessions Sessions
+	Assets   views.Assets
+	Static   http.Handler // serves /static/
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// New returns a Handler.
+func New(d Deps) *Handler {
+	h := &Handler{sessions: d.Sessions, assets: d.Assets, static: d.Static, log: d.Logger, now: d.Now}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h
+}
+
+// layout fills the layout props for the request's session.
+func (h *Handler) layout(c echo.Context, title string) views.LayoutProps {
+	p := views.LayoutProps{Title: title, Assets: h.assets}
+	if cur, ok := h.sessions.Current(c.Request().Context()); ok {
+		p.User = &views.User{Name: cur.User, Role: cur.Role}
+		p.CSRFToken = cur.CSRFToken
+		p.Deadline = cur.Deadline
+	}
+	return p
+}
+
+// render writes a component with a status code. Components render into a
+// buffer first, so a failure never leaves a half-written page.
+func (h *Handler) render(c echo.Context, status int, comp templ.Component) error {
+	var b strings.Builder
+	if err := comp.Render(c.Request().Context(), &b); err != nil {
+		return err
+	}
+	return c.HTML(status, b.String())
+}
+
+// renderError renders the error page.
+func (h *Handler) renderError(c echo.Context, status int, title, message string) error {
+	return h.render(c, status, views.ErrorPage(views.ErrorProps{
+		Layout: h.layout(c, title), Status: status, Title: title, Message: message,
+	}))
+}
+
+// errorHandler is Echo's HTTPErrorHandler: every error becomes a whole page,
+// a store outage a 503 that says so.
+func (h *Handler) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	switch {
+	case errors.Is(err, sessionsvc.ErrUnavailable):
+		h.log.WarnContext(c.Request().Context(), "store unavailable", slog.String("error", err.Error()), slog.String("path", c.Request().URL.Path))
+		c.Response().Header().Set("Retry-After", "5")
+		err = h.renderError(c, http.StatusServiceUnavailable, "Service unavailable",
+			"The session store is not reachable right now. Nothing was lost: try again in a few seconds.")
+	case errors.As(err, &he):
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && he.Code < 500 {
+			msg = m
+		}
+		err = h.renderError(c, he.Code, http.StatusText(he.Code), msg)
+	default:
+		h.log.ErrorContext(c.Request().Context(), "request failed", slog.String("error", err.Error()), slog.String("path", c.Request().URL.Path))
+		err = h.renderError(c, http.StatusInternalServerError, "Something went wrong", "The error was logged. Please try again.")
+	}
+	if err != nil {
+		h.log.ErrorContext(c.Request().Context(), "render error page", slog.String("error", err.Error()))
+	}
+}
+
+// homeFor is where a role lands after sign-in.
+func homeFor(role string) string {
+	switch role {
+	case sessionsvc.RoleAdmin, sessionsvc.RoleOperator:
+		return "/admin"
+	}
+	return "/workspace"
+}
+
+// safeNext returns next if it is a same-site path, else "".
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.IsAbs() || u.Host != "" || u.User != nil {
+		return ""
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return ""
+		}
+	}
+	return u.RequestURI()
+}
+
+func isHTMX(c echo.Context) bool {
+	return c.Request().Header.Get("HX-Request") == "true"
+}
+
+// redirect sends a 303, or an HX-Redirect for htmx so the whole page navigates.
+func redirect(c echo.Context, to string) error {
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", to)
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// refererPath returns the path of a Referer on this host, else "".
+func refererPath(ref, host string) string {
+	u, err := url.Parse(ref)
+	if err != nil || u.Host != host {
+		return ""
+	}
+	return safeNext(u.RequestURI())
+}

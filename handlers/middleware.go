@@ -1,0 +1,114 @@
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+)
+
+// withSession loads the request's session and arranges for it to be saved
+// exactly once, when the response starts: also when a handler fails and the
+// error page is written, so every response carries at most one session
+// Set-Cookie. Errors are rendered here, inside the hook's reach.
+func (h *Handler) withSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r, err := h.sessions.Load(c.Request())
+		if err != nil {
+			return err // store unreachable: 503, and the browser's cookie is left alone
+		}
+		c.SetRequest(r)
+		ctx := r.Context()
+		res := c.Response()
+		res.Before(func() {
+			if err := h.sessions.Save(ctx, res); err != nil {
+				// The page is already chosen; the activity write is lost, not the session.
+				h.log.WarnContext(ctx, "save session", slog.String("error", err.Error()))
+			}
+		})
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		if !res.Committed {
+			if err := h.sessions.Save(ctx, res); err != nil {
+				h.log.WarnContext(ctx, "save session", slog.String("error", err.Error()))
+			}
+		}
+		return nil
+	}
+}
+
+// signedIn sends anonymous requests to the login page. The browser's cookie is
+// kept on the way, so the login page can say why a session ended.
+func (h *Handler) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := h.sessions.Current(c.Request().Context()); ok {
+			return next(c)
+		}
+		to := "/login"
+		if r := c.Request(); r.Method == http.MethodGet && !isHTMX(c) {
+			to += "?next=" + url.QueryEscape(r.URL.RequestURI())
+		}
+		return redirect(c, to)
+	}
+}
+
+// roles admits only the listed roles; others get 403.
+func (h *Handler) roles(allowed ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			cur, ok := h.sessions.Current(c.Request().Context())
+			if !ok {
+				return redirect(c, "/login")
+			}
+			if !slices.Contains(allowed, cur.Role) {
+				h.log.WarnContext(c.Request().Context(), "forbidden", slog.String("user", cur.User), slog.String("role", cur.Role), slog.String("path", c.Request().URL.Path))
+				return h.renderError(c, http.StatusForbidden, "Forbidden", "Your role may not open this page.")
+			}
+			return next(c)
+		}
+	}
+}
+
+// csrf checks the session's synchronizer token on every state-changing request
+// of a signed-in session. The login form has its own signed token.
+func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if !h.sessions.CheckCSRF(c.Request().Context(), c.Request()) {
+			return h.renderError(c, http.StatusForbidden, "Forbidden", "The form has expired or did not come from this site. Reload the page and try again.")
+		}
+		return next(c)
+	}
+}
+
+// crossOrigin rejects cross-origin state-changing browser requests using
+// Sec-Fetch-Site / Origin (net/http's CrossOriginProtection).
+func (h *Handler) crossOrigin() echo.MiddlewareFunc {
+	cop := http.NewCrossOriginProtection()
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if err := cop.Check(c.Request()); err != nil {
+				return echo.NewHTTPError(http.StatusForbidden, "Cross-origin request refused.")
+			}
+			return next(c)
+		}
+	}
+}
+
+// securityHeaders sets the CSP (no inline scripts) and friends on every response.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		return next(c)
+	}
+}

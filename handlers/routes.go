@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc"
+)
+
+// Register mounts every route and the whole middleware stack on e.
+func (h *Handler) Register(e *echo.Echo) {
+	e.HTTPErrorHandler = h.errorHandler
+	e.IPExtractor = echo.ExtractIPDirect() // client IPs come from sessionsvc's trusted-proxy rules
+
+	e.Use(middleware.RequestID())
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []slog.Attr{
+				slog.String("method", v.Method), slog.String("path", v.URIPath), slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID),
+			}
+			if v.Error != nil {
+				attrs = append(attrs, slog.String("error", v.Error.Error()))
+			}
+			h.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", attrs...)
+			return nil
+		},
+	}))
+	e.Use(middleware.Recover())
+	e.Use(securityHeaders)
+	e.Use(h.crossOrigin())
+
+	// Process and store health, static files: no session.
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", h.static)))
+
+	s := e.Group("", h.withSession)
+
+	// Sign-in and sign-out.
+	s.GET("/", h.home)
+	s.GET("/login", h.loginShow)
+	s.POST("/login", h.loginCheck)
+	s.POST("/logout", h.logout, h.csrf)
+
+	// The signed-in user's own sessions.
+	u := s.Group("", h.signedIn, h.csrf)
+	u.POST("/session/refresh", h.sessionRefresh)
+	u.GET("/account/sessions", h.accountSessionList)
+	u.POST("/account/sessions/end-others", h.accountSessionEndOthers)
+	u.POST("/account/sessions/:sid/end", h.accountSessionEnd)
+
+	// Workspace (analysts; admins may use it too) and console (admins and operators).
+	u.GET("/workspace", h.workspaceHome, h.roles(sessionsvc.RoleAnalyst, sessionsvc.RoleAdmin))
+	u.GET("/admin", h.consoleHome, h.roles(sessionsvc.RoleAdmin, sessionsvc.RoleOperator))
+}

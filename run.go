@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ppfiber/sessionconsole/handlers"
+	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+	redisstore "github.com/ppfiber/sessionconsole/sessionsvc/store/redis"
+	"github.com/ppfiber/sessionconsole/sessionsvc/store/sqlite"
+	"github.com/ppfiber/sessionconsole/static"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+const usage = `usage:
+  sessionconsole [serve] [-config FILE] [-addr HOST:PORT]   run the server
+  sessionconsole hash-password                              read a password from stdin, print its argon2id hash
+  sessionconsole version                                    print the version
+`
+
+// run is the whole program; main only wires it to the process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr, nil)
+	case "hash-password":
+		return hashPassword(stdin, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "sessionconsole", versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+func hashPassword(stdin io.Reader, stdout io.Writer) error {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("hash-password: read: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return errors.New("hash-password: empty password on stdin")
+	}
+	h, err := sessionsvc.HashPassword(pw)
+	if err != nil {
+		return fmt.Errorf("hash-password: %w", err)
+	}
+	fmt.Fprintln(stdout, h)
+	return nil
+}
+
+// serveHooks lets tests learn the listening address and the service.
+type serveHooks struct {
+	ready func(addr string, svc *sessionsvc.Service)
+	now   func() time.Time
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, hooks *serveHooks) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (default config.yaml)")
+	addr := fs.String("addr", "", "listen address HOST:PORT (default server.addr, 127.0.0.1:8080)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	explicit := *configPath != ""
+	if !explicit {
+		*configPath = "config.yaml"
+	}
+	cfg, err := sessionsvc.LoadConfigFile(*configPath, explicit, getenv)
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.Server.Addr = *addr
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if demo := cfg.DemoAccounts(); len(demo) > 0 && !loopback(cfg.Server.Addr) {
+		return fmt.Errorf("refusing to listen on %s with the demo accounts %s: change their passwords (sessionconsole hash-password) or listen on 127.0.0.1", cfg.Server.Addr, strings.Join(demo, ", "))
+	}
+
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	now := time.Now
+	if hooks != nil && hooks.now != nil {
+		now = hooks.now
+	}
+	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: st, Logger: log, Now: now})
+	if err != nil {
+		return err
+	}
+	assets, err := static.New()
+	if err != nil {
+		return err
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	handlers.New(handlers.Deps{Sessions: svc, Assets: assets, Static: assets, Logger: log, Now: now}).Register(e)
+
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("listening", slog.String("addr", "http://"+ln.Addr().String()), slog.String("backend", cfg.Storage.Backend), slog.String("version", versionString()))
+	if hooks != nil && hooks.ready != nil {
+		hooks.ready(ln.Addr().String(), svc)
+	}
+
+	var wg sync.WaitGroup
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	wg.Go(func() { svc.RunCleanup(jobs) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopJobs()
+		wg.Wait()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx) // in-flight requests finish
+	stopJobs()
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func openStore(ctx context.Context, cfg sessionsvc.Config, log *slog.Logger) (store.Store, error) {
+	switch cfg.Storage.Backend {
+	case "redis":
+		s := cfg.Storage
+		st, err := redisstore.New(ctx, redisstore.Options{
+			URL: s.RedisURL, PoolSize: s.PoolSize,
+			DialTimeout:  time.Duration(s.DialTimeout) * time.Millisecond,
+			ReadTimeout:  time.Duration(s.ReadTimeout) * time.Millisecond,
+			WriteTimeout: time.Duration(s.WriteTimeout) * time.Millisecond,
+			Grace:        cfg.Grace(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		if s.Persistence {
+			aof, rdb, err := st.Persistence(ctx)
+			switch {
+			case err != nil:
+				log.Warn("could not read Redis persistence settings", slog.String("error", err.Error()))
+			case !aof && !rdb:
+				log.Warn("Redis has neither AOF nor RDB persistence: a Redis restart signs everyone out and may revive ended sessions' absence of tombstones; enable appendonly yes")
+			}
+		}
+		return st, nil
+	case "memory":
+		return sqlite.Open(ctx, sqlite.Options{Path: ":memory:"})
+	default:
+		if dir := filepath.Dir(cfg.Storage.Path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("storage.path: %w", err)
+			}
+		}
+		return sqlite.Open(ctx, sqlite.Options{Path: cfg.Storage.Path})
+	}
+}
+
+// loopback reports whether addr listens on a loopback address only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}

@@ -1,0 +1,237 @@
+// Package sessionsvc is the session lifecycle service: it creates sessions at
+// sign-in, loads and checks them on every request (three clocks, account,
+// fingerprint, client IP), writes activity at most once per throttle window,
+// ends them for good with a reason, limits sessions per user, and runs cleanup.
+//
+// It speaks net/http only and knows nothing of Echo or templ. It never logs or
+// hands out a raw session token: outside the cookie a session is its sid.
+package sessionsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	useragent "github.com/medama-io/go-useragent"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrUnavailable wraps every failure of the store: callers answer 503.
+	ErrUnavailable = errors.New("sessionsvc: session store unavailable")
+	// ErrBadCredentials is a failed sign-in; it never says which part was wrong.
+	ErrBadCredentials = errors.New("sessionsvc: invalid username or password")
+	// ErrNotFound is an unknown or already ended session.
+	ErrNotFound = errors.New("sessionsvc: session not found")
+	// ErrOwnSession refuses ending the caller's own session where another one was meant.
+	ErrOwnSession = errors.New("sessionsvc: that is your current session")
+	// ErrNoSession is a call that needs a signed-in session on a request without one.
+	ErrNoSession = errors.New("sessionsvc: not signed in")
+)
+
+// ThrottledError is returned by Login while an account or client IP has failed
+// too often; RetryAfter says when the next attempt is allowed.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("sessionsvc: too many failed sign-ins, retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// Options are the dependencies of a Service.
+type Options struct {
+	Config Config
+	Store  store.Store
+	Logger *slog.Logger
+	// Now is the clock every deadline is measured with; tests move it. Default time.Now.
+	Now func() time.Time
+	// Instance names this app instance in cleanup leases. Default: random.
+	Instance string
+}
+
+// Service is the session lifecycle service. It is safe for concurrent use.
+type Service struct {
+	cfg      Config
+	st       store.Store
+	sm       *scs.SessionManager
+	log      *slog.Logger
+	now      func() time.Time
+	instance string
+	trusted  []netip.Prefix
+	formKey  []byte
+	ua       *useragent.Parser
+	cookie   cookieSpec
+	// dummyHash is verified when the username is unknown, so that a failed
+	// sign-in takes as long whether or not the account exists.
+	dummyHash string
+
+	mu       sync.RWMutex
+	accounts map[string]Account
+}
+
+// New builds a Service over a store. The config must have been validated.
+func New(opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("sessionsvc: no store")
+	}
+	s := &Service{
+		cfg:      opts.Config,
+		st:       opts.Store,
+		log:      opts.Logger,
+		now:      opts.Now,
+		instance: opts.Instance,
+		trusted:  opts.Config.TrustedProxyNets(),
+		formKey:  opts.Config.Security.Secret(),
+		ua:       useragent.NewParser(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.instance == "" {
+		s.instance = randomID(9)
+	}
+	if len(s.formKey) == 0 {
+		// Without a configured key every instance signs login forms with its own
+		// key: fine for one instance, a failed first sign-in behind a balancer.
+		s.formKey = make([]byte, 32)
+		rand.Read(s.formKey)
+		s.log.Warn("security.secret_key is empty: login forms are signed with a per-process key; set it when running several instances")
+	}
+	s.setAccounts(opts.Config.Accounts)
+	s.dummyHash = dummyHashLike(opts.Config.Accounts)
+
+	s.cookie = cookieSpec{name: "sc_session", secure: opts.Config.Security.SecureCookies}
+	if s.cookie.secure {
+		s.cookie.name = "__Host-sc_session"
+	}
+	sm := scs.New()
+	sm.Store = opts.Store
+	sm.Codec = jsonCodec{}
+	sm.HashTokenInStore = true
+	sm.Lifetime = opts.Config.Session.Lifetime()
+	sm.IdleTimeout = 0 // idle is ours: scs would write the blob on every request
+	sm.Cookie.Name = s.cookie.name
+	sm.Cookie.Persist = false
+	sm.Cookie.Secure = s.cookie.secure
+	s.sm = sm
+	return s, nil
+}
+
+// Config returns the configuration the service runs with.
+func (s *Service) Config() Config { return s.cfg }
+
+// Ready reports whether the store answers.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.st.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Account is looked up per request, so a removed or disabled account's sessions
+// end at their next request.
+func (s *Service) account(name string) (Account, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a, ok := s.accounts[name]
+	return a, ok
+}
+
+func (s *Service) setAccounts(list []Account) {
+	m := make(map[string]Account, len(list))
+	for _, a := range list {
+		m[a.Username] = a
+	}
+	s.mu.Lock()
+	s.accounts = m
+	s.mu.Unlock()
+}
+
+// SetAccounts replaces the account list (a config reload). Sessions of removed,
+// disabled or re-roled accounts are dealt with at their next request.
+func (s *Service) SetAccounts(list []Account) { s.setAccounts(list) }
+
+// SetAccountDisabled disables or re-enables an account at run time. It reports
+// whether the account exists.
+func (s *Service) SetAccountDisabled(username string, disabled bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[username]
+	if !ok {
+		return false
+	}
+	a.Disabled = disabled
+	s.accounts[username] = a
+	return true
+}
+
+// tokenHash is how scs names a token in the store with HashTokenInStore on; the
+// service needs it to point the registry at the blob.
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// fingerprint binds a session to the browser that created it.
+func fingerprint(userAgent, acceptLanguage string) string {
+	h := sha256.Sum256([]byte(userAgent + "\n" + acceptLanguage))
+	return hex.EncodeToString(h[:8])
+}
+
+// device summarises a user agent once, at creation: "Firefox 128 on Linux".
+func (s *Service) device(userAgent string) string {
+	if userAgent == "" {
+		return "Unknown"
+	}
+	ua := s.ua.Parse(userAgent)
+	b, os := ua.GetBrowser(), ua.GetOS()
+	if v := ua.GetMajorVersion(); b != "" && v != "" {
+		b += " " + v
+	}
+	switch {
+	case b == "" && os == "":
+		return "Unknown"
+	case os == "":
+		return b
+	case b == "":
+		return os
+	}
+	return b + " on " + os
+}
+
+func (s *Service) unavailable(op string, err error) error {
+	return fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
+}
+
+// dummyHashLike returns a hash of a random password with the cost parameters of
+// the configured accounts' hashes.
+func dummyHashLike(accounts []Account) string {
+	for _, a := range accounts {
+		if i := strings.LastIndexByte(a.PasswordHash, '$'); i > 0 {
+			// Same parameters and salt length; the hash part never matches.
+			return a.PasswordHash[:i+1] + base64.RawStdEncoding.EncodeToString(make([]byte, 32))
+		}
+	}
+	h, _ := HashPassword(randomID(16))
+	return h
+}
