@@ -1,0 +1,669 @@
+package sessionsvc
+
+import (
+	"errors"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// testHash is a valid argon2id hash (of "password") for accounts in tests:
+// validation only parses it.
+const testHash = knownArgon2id
+
+// env is a getenv over a map.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// writeConfig writes a config.yaml into a temporary directory and returns its path.
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// problemLines returns the problem lines of a LoadConfig or Validate error,
+// without the header line.
+func problemLines(err error) []string {
+	lines := strings.Split(err.Error(), "\n")
+	return lines[1:]
+}
+
+func TestConfigDefaultsAreTheSpecValues(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("DefaultConfig().Validate() = %v", err)
+	}
+	want := Config{
+		Session: SessionConfig{TimeoutMinutes: 30, IdleTimeoutMinutes: 20, MaxLifetimeHours: 12, MaxSessionsPerUser: 3,
+			EnableRecovery: true, RecoveryWindowMinutes: 60, ActivityWriteSeconds: 60},
+		Storage: StorageConfig{Backend: "database", Path: "data/sessions.db", FilesPath: "data/files",
+			RedisURL: "redis://127.0.0.1:6379/0", Persistence: true, PoolSize: 32,
+			DialTimeout: 1000, ReadTimeout: 500, WriteTimeout: 500},
+		Security:  SecurityConfig{SessionEncryption: true, CSRFProtection: true},
+		Cleanup:   CleanupConfig{Enabled: true, IntervalSeconds: 300, ArchiveExpired: true, ArchiveDays: 30},
+		Analytics: AnalyticsConfig{TrackEvents: true, TrackMetrics: true, RetentionDays: 30},
+		Server:    ServerConfig{Addr: "127.0.0.1:8080"},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("DefaultConfig() =\n%+v\nwant\n%+v", c, want)
+	}
+	if c.Security.Secret() != nil || len(c.TrustedProxyNets()) != 0 || len(c.Accounts) != 0 {
+		t.Errorf("defaults have a secret, proxies or accounts")
+	}
+}
+
+func TestConfigMissingFile(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "config.yaml")
+
+	got, err := LoadConfigFile(missing, false, nil)
+	if err != nil {
+		t.Fatalf("LoadConfigFile(missing, implicit) = %v, want defaults", err)
+	}
+	if !reflect.DeepEqual(got, DefaultConfig()) {
+		t.Errorf("LoadConfigFile(missing, implicit) = %+v, want DefaultConfig()", got)
+	}
+
+	_, err = LoadConfigFile(missing, true, nil)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadConfigFile(missing, explicit) = %v, want fs.ErrNotExist", err)
+	}
+	_, err = LoadConfig(missing, nil)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadConfig(missing path) = %v, want fs.ErrNotExist", err)
+	}
+
+	// Environment still applies without a file, and its problems are named.
+	_, err = LoadConfigFile(missing, false, env(map[string]string{"SESSIONCONSOLE_STORAGE_BACKEND": "postgres"}))
+	if err == nil || !strings.Contains(err.Error(), `SESSIONCONSOLE_STORAGE_BACKEND: storage.backend: want one of database, memory, redis, got "postgres"`) {
+		t.Errorf("missing file + bad env = %v", err)
+	}
+}
+
+func TestConfigMissingKeysTakeDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		edit func(*Config)
+	}{
+		{"empty file", "", func(*Config) {}},
+		{"comments only", "# nothing here\n", func(*Config) {}},
+		{"empty sections", "session:\nstorage:\n", func(*Config) {}},
+		{"fixture", "", nil}, // testdata/config/partial.yaml, below
+		{"one key", "session:\n  timeout_minutes: 45\n", func(c *Config) { c.Session.TimeoutMinutes = 45 }},
+		{"false is not missing", "cleanup:\n  enabled: false\n  interval_seconds: 0\n", func(c *Config) {
+			c.Cleanup.Enabled = false
+			c.Cleanup.IntervalSeconds = 0
+		}},
+		{"null keeps the default", "session:\n  timeout_minutes: ~\n", func(*Config) {}},
+		{"aliases", "session:\n  timeout_minutes: &t 40\n  idle_timeout_minutes: *t\n", func(c *Config) {
+			c.Session.TimeoutMinutes = 40
+			c.Session.IdleTimeoutMinutes = 40
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join("testdata", "config", "partial.yaml")
+			want := DefaultConfig()
+			if tc.edit != nil {
+				path = writeConfig(t, tc.body)
+				tc.edit(&want)
+			} else {
+				want.Session.MaxSessionsPerUser = 5
+				want.Storage.Backend = "memory"
+				want.Security.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.7"}
+				want.Accounts = []Account{{Username: "ana", Role: RoleAnalyst, PasswordHash: testHash, Disabled: true}}
+			}
+			got, err := LoadConfigFile(path, true, nil)
+			if err != nil {
+				t.Fatalf("LoadConfigFile = %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got\n%+v\nwant\n%+v", got, want)
+			}
+		})
+	}
+}
+
+func TestConfigEnvOverrides(t *testing.T) {
+	secret := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+	vars := map[string]string{
+		"SESSIONCONSOLE_STORAGE_BACKEND":          "redis",
+		"SESSIONCONSOLE_STORAGE_REDIS_URL":        "rediss://:pw@cache.internal:6380/2",
+		"SESSIONCONSOLE_SESSION_TIMEOUT_MINUTES":  "45",
+		"SESSIONCONSOLE_SECURITY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.0.0/16,",
+		"SESSIONCONSOLE_SECURITY_IP_VALIDATION":   "true",
+		"SESSIONCONSOLE_SECURITY_SECRET_KEY":      secret,
+		"SESSIONCONSOLE_CLEANUP_ENABLED":          "0",
+		"SESSIONCONSOLE_SERVER_ADDR":              "[::1]:9090",
+		"SESSIONCONSOLE_NOT_A_KEY":                "ignored",
+	}
+	// The file says otherwise; the environment wins.
+	path := writeConfig(t, "session:\n  timeout_minutes: 25\nstorage:\n  backend: database\n")
+	got, err := LoadConfig(path, env(vars))
+	if err != nil {
+		t.Fatalf("LoadConfig = %v", err)
+	}
+	want := DefaultConfig()
+	want.Storage.Backend = "redis"
+	want.Storage.RedisURL = "rediss://:pw@cache.internal:6380/2"
+	want.Session.TimeoutMinutes = 45
+	want.Security.TrustedProxies = []string{"10.0.0.0/8", "192.168.0.0/16"}
+	want.Security.IPValidation = true
+	want.Security.SecretKey = secret
+	want.Cleanup.Enabled = false
+	want.Server.Addr = "[::1]:9090"
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+	if s := got.Security.Secret(); string(s) != "0123456789abcdef0123456789abcdef" {
+		t.Errorf("Secret() = %q", s)
+	}
+	wantNets := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.0.0/16")}
+	if nets := got.TrustedProxyNets(); !slices.Equal(nets, wantNets) {
+		t.Errorf("TrustedProxyNets() = %v, want %v", nets, wantNets)
+	}
+	if !got.Server.Loopback() {
+		t.Errorf("Loopback(%q) = false", got.Server.Addr)
+	}
+}
+
+func TestConfigEnvNamesCoverEveryScalarKey(t *testing.T) {
+	names := ConfigEnvNames()
+	for _, want := range []string{
+		"SESSIONCONSOLE_SESSION_TIMEOUT_MINUTES", "SESSIONCONSOLE_SESSION_ACTIVITY_WRITE_SECONDS",
+		"SESSIONCONSOLE_STORAGE_BACKEND", "SESSIONCONSOLE_STORAGE_DIAL_TIMEOUT_MS",
+		"SESSIONCONSOLE_SECURITY_TRUSTED_PROXIES", "SESSIONCONSOLE_SECURITY_SECRET_KEY",
+		"SESSIONCONSOLE_CLEANUP_ARCHIVE_RETENTION_DAYS", "SESSIONCONSOLE_ANALYTICS_RETENTION_DAYS",
+		"SESSIONCONSOLE_SERVER_ADDR",
+	} {
+		if !slices.Contains(names, want) {
+			t.Errorf("ConfigEnvNames() lacks %s", want)
+		}
+	}
+	ct := reflect.TypeFor[Config]()
+	n := 0
+	for i := range ct.NumField() {
+		if f := ct.Field(i); f.Type.Kind() == reflect.Struct {
+			n += f.Type.NumField()
+		}
+	}
+	if len(names) != n {
+		t.Errorf("ConfigEnvNames() has %d names, want one per section key (%d)", len(names), n)
+	}
+}
+
+// TestConfigLoadErrors covers what goes wrong in a file or the environment:
+// each message names the key, and the line or variable it came from.
+func TestConfigLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		env  map[string]string
+		want []string // one per expected problem line, in order
+	}{
+		{
+			name: "unknown key with suggestion",
+			body: "session:\n  timeout_minutes: 30\n  idle_timout_minutes: 10\n",
+			want: []string{"config.yaml:3: session.idle_timout_minutes: unknown key (did you mean idle_timeout_minutes?)"},
+		},
+		{
+			name: "unknown key prefix of a real one",
+			body: "session:\n  timeout: 30\n",
+			want: []string{"config.yaml:2: session.timeout: unknown key (did you mean timeout_minutes?)"},
+		},
+		{
+			name: "key in the wrong section",
+			body: "session:\n  backend: redis\n",
+			want: []string{"config.yaml:2: session.backend: unknown key (did you mean storage.backend?)"},
+		},
+		{
+			name: "unknown section",
+			body: "sesion:\n  timeout_minutes: 30\n",
+			want: []string{"config.yaml:1: sesion: unknown key (did you mean session?)"},
+		},
+		{
+			name: "unknown key with no suggestion",
+			body: "storage:\n  colour: blue\n",
+			want: []string{"config.yaml:2: storage.colour: unknown key"},
+		},
+		{
+			name: "unknown account key",
+			body: "accounts:\n  - username: a\n    role: admin\n    pasword_hash: x\n",
+			want: []string{
+				"config.yaml:4: accounts[0].pasword_hash: unknown key (did you mean password_hash?)",
+				"config.yaml:2: accounts[0].password_hash must not be empty (user \"a\"; make one",
+			},
+		},
+		{
+			name: "string for an integer",
+			body: "session:\n  timeout_minutes: thirty\n",
+			want: []string{`config.yaml:2: session.timeout_minutes: want an integer, got "thirty"`},
+		},
+		{
+			name: "quoted number for an integer",
+			body: "storage:\n  pool_size: \"32\"\n",
+			want: []string{`config.yaml:2: storage.pool_size: want an integer, got "32"`},
+		},
+		{
+			name: "float for an integer",
+			body: "session:\n  max_lifetime_hours: 1.5\n",
+			want: []string{`config.yaml:2: session.max_lifetime_hours: want an integer, got 1.5`},
+		},
+		{
+			name: "yes for a bool",
+			body: "security:\n  csrf_protection: yes\n",
+			want: []string{`config.yaml:2: security.csrf_protection: want true or false, got "yes"`},
+		},
+		{
+			name: "scalar for a section",
+			body: "session: 5\n",
+			want: []string{`config.yaml:1: session: want a mapping of keys, got 5`},
+		},
+		{
+			name: "list for a string",
+			body: "storage:\n  backend: [redis]\n",
+			want: []string{`config.yaml:2: storage.backend: want a string, got a list`},
+		},
+		{
+			name: "scalar for a list",
+			body: "security:\n  trusted_proxies: 10.0.0.0/8\n",
+			want: []string{`config.yaml:2: security.trusted_proxies: want a list, got "10.0.0.0/8"`},
+		},
+		{
+			name: "duplicate key",
+			body: "session:\n  timeout_minutes: 30\n  timeout_minutes: 40\n",
+			want: []string{"config.yaml:3: session.timeout_minutes: duplicate key (first at line 2)"},
+		},
+		{
+			name: "not YAML",
+			body: "session:\n  timeout_minutes: 30\n idle: [\n",
+			want: []string{"config.yaml:2: not valid YAML: did not find expected key"},
+		},
+		{
+			name: "two documents",
+			body: "session: {}\n---\nstorage: {}\n",
+			want: []string{"config.yaml:2: more than one YAML document"},
+		},
+		{
+			name: "validation problems point at their line",
+			body: "session:\n  timeout_minutes: 30\n  idle_timeout_minutes: 40\n",
+			want: []string{"config.yaml:3: session.idle_timeout_minutes (40) must not exceed session.timeout_minutes (30)"},
+		},
+		{
+			name: "a missing account key is reported at the account",
+			body: "accounts:\n  - username: a\n    role: admin\n    password_hash: " + testHash + "\n  - username: b\n    password_hash: " + testHash + "\n",
+			want: []string{`config.yaml:5: accounts[1].role: want one of admin, operator, analyst, got "" (user "b")`},
+		},
+		{
+			name: "a decode error does not also fail cross-checks",
+			body: "session:\n  timeout_minutes: thirty\n  idle_timeout_minutes: 40\n",
+			want: []string{`config.yaml:2: session.timeout_minutes: want an integer, got "thirty"`},
+		},
+		{
+			name: "all problems at once",
+			body: "session:\n  idle_timout_minutes: 10\n  max_sessions_per_user: 0\nstorage:\n  backend: postgres\n",
+			want: []string{
+				"config.yaml:2: session.idle_timout_minutes: unknown key (did you mean idle_timeout_minutes?)",
+				"config.yaml:3: session.max_sessions_per_user must be at least 1, got 0",
+				`config.yaml:5: storage.backend: want one of database, memory, redis, got "postgres"`,
+			},
+		},
+		{
+			name: "bad env integer names the variable",
+			env:  map[string]string{"SESSIONCONSOLE_SESSION_TIMEOUT_MINUTES": "thirty"},
+			want: []string{`SESSIONCONSOLE_SESSION_TIMEOUT_MINUTES (session.timeout_minutes): want an integer, got "thirty"`},
+		},
+		{
+			name: "bad env bool names the variable",
+			env:  map[string]string{"SESSIONCONSOLE_CLEANUP_ENABLED": "maybe"},
+			want: []string{`SESSIONCONSOLE_CLEANUP_ENABLED (cleanup.enabled): want true or false, got "maybe"`},
+		},
+		{
+			name: "impossible env value names the variable",
+			body: "session:\n  timeout_minutes: 30\n",
+			env:  map[string]string{"SESSIONCONSOLE_SESSION_IDLE_TIMEOUT_MINUTES": "40"},
+			want: []string{"SESSIONCONSOLE_SESSION_IDLE_TIMEOUT_MINUTES: session.idle_timeout_minutes (40) must not exceed session.timeout_minutes (30)"},
+		},
+		{
+			name: "bad env list item names the variable",
+			env:  map[string]string{"SESSIONCONSOLE_SECURITY_TRUSTED_PROXIES": "10.0.0.0/8,nope"},
+			want: []string{`SESSIONCONSOLE_SECURITY_TRUSTED_PROXIES: security.trusted_proxies[1]: "nope" is not a CIDR prefix`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, tc.body)
+			_, err := LoadConfig(path, env(tc.env))
+			if err == nil {
+				t.Fatalf("LoadConfig succeeded, want %q", tc.want)
+			}
+			if !strings.HasPrefix(err.Error(), "sessionsvc: invalid config ") {
+				t.Errorf("error %q lacks the sessionsvc: invalid config header", err)
+			}
+			lines := problemLines(err)
+			if len(lines) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(lines), len(tc.want), err)
+			}
+			for i, want := range tc.want {
+				if !strings.Contains(lines[i], want) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, lines[i], want)
+				}
+			}
+		})
+	}
+}
+
+// TestConfigValidate covers every impossible value through Validate, on a
+// Config built in code: each message names its key.
+func TestConfigValidate(t *testing.T) {
+	base := func() Config {
+		c := DefaultConfig()
+		c.Accounts = []Account{
+			{Username: "admin", Role: RoleAdmin, PasswordHash: testHash},
+			{Username: "ana", Role: RoleAnalyst, PasswordHash: testHash},
+		}
+		return c
+	}
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string // "" means valid
+	}{
+		{"base", func(*Config) {}, ""},
+		{"idle exceeds timeout", func(c *Config) { c.Session.IdleTimeoutMinutes = 40 },
+			"session.idle_timeout_minutes (40) must not exceed session.timeout_minutes (30)"},
+		{"idle equals timeout", func(c *Config) { c.Session.IdleTimeoutMinutes = 30 }, ""},
+		{"timeout exceeds lifetime", func(c *Config) { c.Session.MaxLifetimeHours = 0 },
+			"session.timeout_minutes (30 min) must not exceed session.max_lifetime_hours (0 h)"},
+		{"negative lifetime", func(c *Config) { c.Session.MaxLifetimeHours = -1 },
+			"session.max_lifetime_hours must not be negative, got -1"},
+		{"lifetime in the wrong unit", func(c *Config) { c.Session.MaxLifetimeHours = 43200 },
+			"session.max_lifetime_hours must not exceed 8760"},
+		{"zero timeout", func(c *Config) { c.Session.TimeoutMinutes = 0 },
+			"session.timeout_minutes must be at least 1, got 0"},
+		{"negative timeout", func(c *Config) { c.Session.TimeoutMinutes = -30 },
+			"session.timeout_minutes must be at least 1, got -30"},
+		{"negative idle", func(c *Config) { c.Session.IdleTimeoutMinutes = -1 },
+			"session.idle_timeout_minutes must be at least 1, got -1"},
+		{"no sessions per user", func(c *Config) { c.Session.MaxSessionsPerUser = 0 },
+			"session.max_sessions_per_user must be at least 1"},
+		{"zero recovery window", func(c *Config) { c.Session.RecoveryWindowMinutes = 0 },
+			"session.recovery_window_minutes must be at least 1, got 0"},
+		{"zero activity write", func(c *Config) { c.Session.ActivityWriteSeconds = 0 },
+			"session.activity_write_seconds must be at least 1, got 0"},
+		{"activity write as long as idle", func(c *Config) { c.Session.ActivityWriteSeconds = 1200 },
+			"session.activity_write_seconds (1200 s) must be less than session.idle_timeout_minutes (20 min)"},
+		{"unknown backend", func(c *Config) { c.Storage.Backend = "postgres" },
+			`storage.backend: want one of database, memory, redis, got "postgres"`},
+		{"backend is case-sensitive", func(c *Config) { c.Storage.Backend = "Redis" },
+			`storage.backend: want one of database, memory, redis, got "Redis"`},
+		{"database without path", func(c *Config) { c.Storage.Path = "" },
+			"storage.path must not be empty when storage.backend is database"},
+		{"memory needs no path", func(c *Config) { c.Storage.Backend = "memory"; c.Storage.Path = "" }, ""},
+		{"no files path", func(c *Config) { c.Storage.FilesPath = "" }, "storage.files_path must not be empty"},
+		{"redis url with http scheme", func(c *Config) { c.Storage.Backend = "redis"; c.Storage.RedisURL = "http://127.0.0.1:6379" },
+			`storage.redis_url: want a redis:// or rediss:// URL when storage.backend is redis, got scheme "http"`},
+		{"redis url without scheme", func(c *Config) { c.Storage.Backend = "redis"; c.Storage.RedisURL = "127.0.0.1:6379" },
+			"storage.redis_url: "},
+		{"empty redis url", func(c *Config) { c.Storage.Backend = "redis"; c.Storage.RedisURL = "" },
+			"storage.redis_url must not be empty when storage.backend is redis"},
+		{"redis url without host", func(c *Config) { c.Storage.Backend = "redis"; c.Storage.RedisURL = "redis:///0" },
+			"storage.redis_url: missing host"},
+		{"redis url with bad db", func(c *Config) { c.Storage.Backend = "redis"; c.Storage.RedisURL = "redis://h:6379/zero" },
+			`storage.redis_url: database "zero" is not a number`},
+		{"rediss with password", func(c *Config) { c.Storage.Backend = "redis"; c.Storage.RedisURL = "rediss://:secret@h:6380/1" }, ""},
+		{"redis url ignored by database", func(c *Config) { c.Storage.RedisURL = "http://x" }, ""},
+		{"negative pool", func(c *Config) { c.Storage.PoolSize = -1 }, "storage.pool_size must be at least 1, got -1"},
+		{"negative dial timeout", func(c *Config) { c.Storage.DialTimeout = -5 }, "storage.dial_timeout_ms must be at least 1, got -5"},
+		{"negative read timeout", func(c *Config) { c.Storage.ReadTimeout = -5 }, "storage.read_timeout_ms must be at least 1, got -5"},
+		{"zero write timeout", func(c *Config) { c.Storage.WriteTimeout = 0 }, "storage.write_timeout_ms must be at least 1, got 0"},
+		{"bad CIDR", func(c *Config) { c.Security.TrustedProxies = []string{"10.0.0.0/8", "10.0.0.0/33"} },
+			`security.trusted_proxies[1]: "10.0.0.0/33" is not a CIDR prefix`},
+		{"not an address", func(c *Config) { c.Security.TrustedProxies = []string{"proxy.internal"} },
+			`security.trusted_proxies[0]: "proxy.internal" is not a CIDR prefix`},
+		{"host bits set", func(c *Config) { c.Security.TrustedProxies = []string{"10.1.2.3/8"} },
+			`security.trusted_proxies[0]: "10.1.2.3/8" has host bits set (did you mean 10.0.0.0/8?)`},
+		{"zoned address", func(c *Config) { c.Security.TrustedProxies = []string{"fe80::1%eth0"} },
+			`security.trusted_proxies[0]: "fe80::1%eth0": addresses with a zone are not allowed`},
+		{"addresses and v6 prefixes", func(c *Config) { c.Security.TrustedProxies = []string{"127.0.0.1", "::1", "fd00::/8"} }, ""},
+		{"secret not base64", func(c *Config) { c.Security.SecretKey = "not base64 at all!" },
+			"security.secret_key: not valid base64"},
+		{"short secret", func(c *Config) { c.Security.SecretKey = "c2hvcnQ=" },
+			"security.secret_key: decodes to 5 bytes, want at least 32"},
+		{"url-safe unpadded secret", func(c *Config) { c.Security.SecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY" }, ""},
+		{"cleanup interval zero", func(c *Config) { c.Cleanup.IntervalSeconds = 0 },
+			"cleanup.interval_seconds must be at least 1 when cleanup.enabled is true, got 0"},
+		{"cleanup interval zero when disabled", func(c *Config) { c.Cleanup.Enabled = false; c.Cleanup.IntervalSeconds = 0 }, ""},
+		{"cleanup interval negative when disabled", func(c *Config) { c.Cleanup.Enabled = false; c.Cleanup.IntervalSeconds = -1 },
+			"cleanup.interval_seconds must not be negative, got -1"},
+		{"archive retention zero", func(c *Config) { c.Cleanup.ArchiveDays = 0 },
+			"cleanup.archive_retention_days must be at least 1 when cleanup.archive_expired is true"},
+		{"archive retention negative", func(c *Config) { c.Cleanup.ArchiveDays = -3 },
+			"cleanup.archive_retention_days must not be negative, got -3"},
+		{"analytics retention zero", func(c *Config) { c.Analytics.RetentionDays = 0 },
+			"analytics.retention_days must be at least 1 when analytics.track_events or analytics.track_metrics is true"},
+		{"analytics off", func(c *Config) {
+			c.Analytics = AnalyticsConfig{}
+		}, ""},
+		{"addr without port", func(c *Config) { c.Server.Addr = "127.0.0.1" }, `server.addr: want host:port (like 127.0.0.1:8080), got "127.0.0.1"`},
+		{"addr with bad port", func(c *Config) { c.Server.Addr = ":http" }, `server.addr: port "http" is not a number from 0 to 65535`},
+		{"addr port too large", func(c *Config) { c.Server.Addr = "127.0.0.1:80800" }, `server.addr: port "80800"`},
+		{"bad role", func(c *Config) { c.Accounts[1].Role = "root" },
+			`accounts[1].role: want one of admin, operator, analyst, got "root" (user "ana")`},
+		{"duplicate usernames", func(c *Config) { c.Accounts[1].Username = "Admin" },
+			`accounts[1].username: "Admin" duplicates accounts[0]`},
+		{"empty username", func(c *Config) { c.Accounts[0].Username = "" }, "accounts[0].username must not be empty"},
+		{"username with spaces", func(c *Config) { c.Accounts[0].Username = "a b" },
+			`accounts[0].username: "a b" may contain only letters, digits and . _ - @`},
+		{"empty password hash", func(c *Config) { c.Accounts[1].PasswordHash = "" },
+			`accounts[1].password_hash must not be empty (user "ana"; make one`},
+		{"plain password as hash", func(c *Config) { c.Accounts[0].PasswordHash = "admin-demo-pass" },
+			`accounts[0].password_hash: not an argon2id PHC string (user "admin"): not a PHC string`},
+		{"bcrypt hash", func(c *Config) {
+			c.Accounts[0].PasswordHash = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+		}, `accounts[0].password_hash: not an argon2id PHC string (user "admin"): algorithm "2a", want argon2id`},
+		{"hash with absurd cost", func(c *Config) {
+			c.Accounts[0].PasswordHash = strings.Replace(testHash, "m=65536", "m=4194304", 1)
+		}, `accounts[0].password_hash: not an argon2id PHC string (user "admin"): m=4194304`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base()
+			tc.edit(&c)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate() = nil, want %q", tc.want)
+			}
+			lines := problemLines(err)
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], tc.want) {
+				t.Errorf("Validate() =\n%v\nwant one problem starting with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigValidateReportsEveryProblem(t *testing.T) {
+	c := DefaultConfig()
+	c.Session.MaxSessionsPerUser = 0
+	c.Storage.Backend = "postgres"
+	c.Security.SecretKey = "short"
+	c.Accounts = []Account{{Username: "x", Role: "root"}}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil")
+	}
+	want := []string{"session.max_sessions_per_user", "storage.backend", "security.secret_key", "accounts[0].role", "accounts[0].password_hash"}
+	lines := problemLines(err)
+	if len(lines) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(lines), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("problem %d = %q, want it to start with %s", i, lines[i], w)
+		}
+	}
+}
+
+func TestConfigSecretsStayOutOfMessages(t *testing.T) {
+	c := DefaultConfig()
+	c.Security.SecretKey = "hunter2-hunter2-not-base64!"
+	c.Storage.Backend = "redis"
+	c.Storage.RedisURL = "http://:s3cretpw@host:6379"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil")
+	}
+	for _, secret := range []string{"hunter2", "s3cretpw"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error repeats a secret: %v", err)
+		}
+	}
+}
+
+func TestConfigTrustedProxyNets(t *testing.T) {
+	c := Config{Security: SecurityConfig{TrustedProxies: []string{"10.0.0.0/8", "192.168.1.7", "::ffff:172.16.0.1", "2001:db8::/32", "bad"}}}
+	want := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("192.168.1.7/32"),
+		netip.MustParsePrefix("172.16.0.1/32"),
+		netip.MustParsePrefix("2001:db8::/32"),
+	}
+	if got := c.TrustedProxyNets(); !slices.Equal(got, want) {
+		t.Errorf("TrustedProxyNets() = %v, want %v", got, want)
+	}
+}
+
+func TestConfigLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8080":         true,
+		"127.0.0.2:8080":         true,
+		"[::1]:8080":             true,
+		"localhost:8080":         true,
+		"[::ffff:127.0.0.1]:80":  true,
+		":8080":                  false,
+		"0.0.0.0:8080":           false,
+		"192.168.1.10:8080":      false,
+		"[::]:8080":              false,
+		"example.com:8080":       false,
+		"not an address at all":  false,
+		"localhost.evil.com:443": false,
+	} {
+		if got := (ServerConfig{Addr: addr}).Loopback(); got != want {
+			t.Errorf("Loopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+// TestConfigShipped loads the config.yaml that ships with the program: it must
+// validate, repeat the defaults (so the file documents what a missing key
+// means), and carry the three demo accounts.
+func TestConfigShipped(t *testing.T) {
+	const shipped = "../config.yaml"
+	c, err := LoadConfig(shipped, nil)
+	if err != nil {
+		t.Fatalf("LoadConfig(%s) = %v", shipped, err)
+	}
+	accounts := c.Accounts
+	c.Accounts = nil
+	if !reflect.DeepEqual(c, DefaultConfig()) {
+		t.Errorf("shipped config differs from DefaultConfig():\n%+v\n%+v", c, DefaultConfig())
+	}
+	var names []string
+	for _, a := range accounts {
+		names = append(names, a.Username+"/"+a.Role)
+	}
+	if want := []string{"admin/admin", "operator/operator", "analyst/analyst"}; !slices.Equal(names, want) {
+		t.Errorf("shipped accounts = %v, want %v", names, want)
+	}
+}
+
+// TestConfigShippedDocumentsEveryKey checks that every key of Config appears in
+// the shipped config.yaml with a comment above it.
+func TestConfigShippedDocumentsEveryKey(t *testing.T) {
+	data, err := os.ReadFile("../config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	section := func(name string) *yaml.Node {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if root.Content[i].Value == name {
+				return root.Content[i+1]
+			}
+		}
+		return nil
+	}
+	ct := reflect.TypeFor[Config]()
+	for i := range ct.NumField() {
+		f := ct.Field(i)
+		name := yamlName(f)
+		if f.Type.Kind() != reflect.Struct {
+			continue
+		}
+		m := section(name)
+		if m == nil {
+			t.Errorf("config.yaml lacks section %s", name)
+			continue
+		}
+		documented := map[string]bool{}
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			documented[m.Content[j].Value] = strings.TrimSpace(m.Content[j].HeadComment) != ""
+		}
+		for j := range f.Type.NumField() {
+			key := yamlName(f.Type.Field(j))
+			doc, ok := documented[key]
+			switch {
+			case !ok:
+				t.Errorf("config.yaml lacks %s.%s", name, key)
+			case !doc:
+				t.Errorf("config.yaml has no comment above %s.%s", name, key)
+			}
+		}
+	}
+	if section("accounts") == nil {
+		t.Error("config.yaml lacks accounts")
+	}
+}
+
+func TestConfigDemoAccounts(t *testing.T) {
+	t.Parallel() // argon2 is slow under -race
+	c, err := LoadConfig("../config.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.DemoAccounts(), []string{"admin", "operator", "analyst"}; !slices.Equal(got, want) {
+		t.Errorf("DemoAccounts() of the shipped config = %v, want %v", got, want)
+	}
+
+	// A demo name with a changed password, or another name with a demo-like
+	// hash, is not a demo account.
+	c.Accounts = []Account{
+		{Username: "admin", Role: RoleAdmin, PasswordHash: knownArgon2id}, // "password"
+		{Username: "someone", Role: RoleAnalyst, PasswordHash: c.Accounts[2].PasswordHash},
+	}
+	if got := c.DemoAccounts(); len(got) != 0 {
+		t.Errorf("DemoAccounts() = %v, want none", got)
+	}
+}
