@@ -1,0 +1,446 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+)
+
+// pruneBatch bounds how many expired tombstones or archived sessions one
+// write removes, so that housekeeping never makes a request slow.
+const pruneBatch = 1000
+
+// Create inserts rec in one BEGIN IMMEDIATE transaction with the per-user
+// limit, so concurrent Creates of one user serialize on the write lock and
+// each sees the others' sessions. A max of zero or less means no limit. The
+// tombstones of the sessions it ends are kept for Options.Keep.
+func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.Time) ([]store.Tombstone, error) {
+	if rec.SID == "" || rec.TokenHash == "" || rec.User == "" || rec.Role == "" {
+		return nil, fmt.Errorf("sqlite: create session: record needs sid, token hash, user and role")
+	}
+	var ended []store.Tombstone
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ended = nil
+		recs, err := queryRecords(ctx, tx, "SELECT "+recordCols+" FROM sessions INDEXED BY sessions_user WHERE username = ?", rec.User)
+		if err != nil {
+			return err
+		}
+		end := func(r store.Record, reason store.Reason) error {
+			t := store.Tombstone{Reason: reason, Actor: "system", At: now}
+			if _, err := endSessions(ctx, tx, []string{r.SID}, t, s.keep); err != nil {
+				return err
+			}
+			t.SID, t.TokenHash, t.User = r.SID, r.TokenHash, r.User
+			ended = append(ended, t)
+			return nil
+		}
+		nowMS := ms(now)
+		var live []store.Record
+		for _, r := range recs {
+			if deadlineMS(ms(r.ExpiresAt), ms(r.IdleAt), ms(r.LifetimeAt)) > nowMS {
+				live = append(live, r)
+				continue
+			}
+			reason := r.DueReason(now)
+			if reason == "" {
+				reason = store.ReasonExpired
+			}
+			if err := end(r, reason); err != nil {
+				return err
+			}
+		}
+		if max > 0 && len(live) >= max {
+			slices.SortFunc(live, func(a, b store.Record) int {
+				return cmp.Or(a.LastActivity.Compare(b.LastActivity), a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.SID, b.SID))
+			})
+			for _, r := range live[:len(live)-max+1] {
+				if err := end(r, store.ReasonEvicted); err != nil {
+					return err
+				}
+			}
+		}
+		args := append(recordArgs(rec), deadlineMS(ms(rec.ExpiresAt), ms(rec.IdleAt), ms(rec.LifetimeAt)))
+		_, err = tx.ExecContext(ctx, "INSERT INTO sessions ("+recordCols+", deadline) VALUES ("+placeholders(1, len(args))+")", args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create session %s: %w", rec.SID, err)
+	}
+	return ended, nil
+}
+
+// Get returns the record of sid if its deadline is after now.
+func (s *Store) Get(ctx context.Context, sid string, now time.Time) (store.Record, bool, error) {
+	recs, err := queryRecords(ctx, s.read, "SELECT "+recordCols+" FROM sessions WHERE sid = ? AND deadline > ?", sid, ms(now))
+	if err != nil {
+		return store.Record{}, false, fmt.Errorf("sqlite: get session %s: %w", sid, err)
+	}
+	if len(recs) == 0 {
+		return store.Record{}, false, nil
+	}
+	return recs[0], true, nil
+}
+
+// Rekey moves a live session to newHash and role and deletes the old blob.
+// An empty role keeps the current one.
+func (s *Store) Rekey(ctx context.Context, sid, oldHash, newHash, role string, now time.Time) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+UPDATE sessions SET token_hash = ?3, role = CASE WHEN ?4 = '' THEN role ELSE ?4 END
+WHERE sid = ?1 AND token_hash = ?2 AND deadline > ?5`, sid, oldHash, newHash, role, ms(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return store.ErrSessionGone
+		}
+		if oldHash != newHash {
+			_, err = tx.ExecContext(ctx, "DELETE FROM blobs WHERE token_hash = ?", oldHash)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: rekey session %s: %w", sid, err)
+	}
+	return nil
+}
+
+// End ends sid; see endSessions.
+func (s *Store) End(ctx context.Context, sid string, t store.Tombstone, keep time.Duration) (bool, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		n, err = endSessions(ctx, tx, []string{sid}, t, keep)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: end session %s: %w", sid, err)
+	}
+	return n > 0, nil
+}
+
+// EndMany ends sids in one transaction, which is stronger than the contract's
+// per-session atomicity and much faster than one transaction each.
+func (s *Store) EndMany(ctx context.Context, sids []string, t store.Tombstone, keep time.Duration) (int, error) {
+	if len(sids) == 0 {
+		return 0, nil
+	}
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		n, err = endSessions(ctx, tx, sids, t, keep)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: end %d sessions: %w", len(sids), err)
+	}
+	return n, nil
+}
+
+// EndUser ends every session record of user but those in except, whether or
+// not its deadline has passed (the call has no now to tell).
+func (s *Store) EndUser(ctx context.Context, user string, except []string, t store.Tombstone, keep time.Duration) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT sid FROM sessions INDEXED BY sessions_user WHERE username = ?", user)
+		if err != nil {
+			return err
+		}
+		var sids []string
+		for rows.Next() {
+			var sid string
+			if err := rows.Scan(&sid); err != nil {
+				rows.Close()
+				return err
+			}
+			if !slices.Contains(except, sid) {
+				sids = append(sids, sid)
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		n, err = endSessions(ctx, tx, sids, t, keep)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: end sessions of %s: %w", user, err)
+	}
+	return n, nil
+}
+
+// endChunk is how many sids one statement of endSessions names. SQLite
+// allows 32766 parameters; 500 keeps statements small and reusable.
+const endChunk = 500
+
+// endSessions ends the sessions in sids that have a record, in tx, and
+// returns how many. For each it writes the tombstone under the record's token
+// hash (kept until t.At+keep), copies the final record, blob and tombstone
+// into the ended holding area, and deletes the blob and the record (the
+// indexes and counters follow the record). Unknown sids are skipped, so
+// ending twice is a no-op. It also drops a batch of tombstones that expired
+// by t.At: the contract gives Tombstone no now, so tombstones are removed by
+// writes that know the time.
+func endSessions(ctx context.Context, tx *sql.Tx, sids []string, t store.Tombstone, keep time.Duration) (int, error) {
+	at := ms(t.At)
+	if !t.At.IsZero() {
+		if _, err := tx.ExecContext(ctx, `
+DELETE FROM tombstones WHERE rowid IN (
+	SELECT rowid FROM tombstones INDEXED BY tombstones_expiry WHERE expires_at <= ? LIMIT ?)`,
+			at, pruneBatch); err != nil {
+			return 0, err
+		}
+	}
+	if len(sids) == 0 {
+		return 0, nil
+	}
+	fixed := []any{string(t.Reason), t.Actor, t.Note, at, ms(t.At.Add(keep))}
+
+	type stmts struct{ tomb, ended, blobs, sessions *sql.Stmt }
+	cache := map[int]*stmts{}
+	defer func() {
+		for _, st := range cache {
+			st.tomb.Close()
+			st.ended.Close()
+			st.blobs.Close()
+			st.sessions.Close()
+		}
+	}()
+	prepare := func(n int) (*stmts, error) {
+		if st, ok := cache[n]; ok {
+			return st, nil
+		}
+		in := placeholders(1, n)
+		p := func(i int) string { return "?" + strconv.Itoa(n+i) }
+		var st stmts
+		var err error
+		prep := func(dst **sql.Stmt, query string) {
+			if err == nil {
+				*dst, err = tx.PrepareContext(ctx, query)
+			}
+		}
+		prep(&st.tomb, `INSERT OR REPLACE INTO tombstones
+	(token_hash, sid, username, reason, actor, note, at, expires_at)
+	SELECT token_hash, sid, username, `+p(1)+`, `+p(2)+`, `+p(3)+`, `+p(4)+`, `+p(5)+`
+	FROM sessions WHERE sid IN (`+in+`)`)
+		prep(&st.ended, `INSERT OR REPLACE INTO ended (`+recordCols+`, `+endedCols+`)
+	SELECT `+prefixCols("s.", recordCols)+`, b.data, s.sid, s.token_hash, s.username, `+p(1)+`, `+p(2)+`, `+p(3)+`, `+p(4)+`
+	FROM sessions s LEFT JOIN blobs b ON b.token_hash = s.token_hash WHERE s.sid IN (`+in+`)`)
+		prep(&st.blobs, `DELETE FROM blobs WHERE token_hash IN (SELECT token_hash FROM sessions WHERE sid IN (`+in+`))`)
+		prep(&st.sessions, `DELETE FROM sessions WHERE sid IN (`+in+`)`)
+		if err != nil {
+			for _, x := range []*sql.Stmt{st.tomb, st.ended, st.blobs} {
+				if x != nil {
+					x.Close()
+				}
+			}
+			return nil, err
+		}
+		cache[n] = &st
+		return &st, nil
+	}
+
+	total := 0
+	args := make([]any, 0, endChunk+len(fixed))
+	for len(sids) > 0 {
+		chunk := sids[:min(len(sids), endChunk)]
+		sids = sids[len(chunk):]
+		st, err := prepare(len(chunk))
+		if err != nil {
+			return 0, err
+		}
+		args = args[:0]
+		for _, sid := range chunk {
+			args = append(args, sid)
+		}
+		args = append(args, fixed...)
+		n := len(chunk)
+		if _, err := st.tomb.ExecContext(ctx, args...); err != nil {
+			return 0, err
+		}
+		if _, err := st.ended.ExecContext(ctx, args[:n+4]...); err != nil {
+			return 0, err
+		}
+		if _, err := st.blobs.ExecContext(ctx, args[:n]...); err != nil {
+			return 0, err
+		}
+		res, err := st.sessions.ExecContext(ctx, args[:n]...)
+		if err != nil {
+			return 0, err
+		}
+		gone, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		total += int(gone)
+	}
+	return total, nil
+}
+
+// Tombstone returns the tombstone kept under tokenHash. Having no now, it
+// does not compare the tombstone's expiry (At+keep) with the time: expired
+// tombstones stay visible until a later End or Create, whose time has passed
+// their expiry, removes them.
+func (s *Store) Tombstone(ctx context.Context, tokenHash string) (store.Tombstone, bool, error) {
+	var t store.Tombstone
+	var reason string
+	var at int64
+	err := s.read.QueryRowContext(ctx, `
+SELECT sid, token_hash, username, reason, actor, note, at FROM tombstones WHERE token_hash = ?`, tokenHash).
+		Scan(&t.SID, &t.TokenHash, &t.User, &reason, &t.Actor, &t.Note, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Tombstone{}, false, nil
+	}
+	if err != nil {
+		return store.Tombstone{}, false, fmt.Errorf("sqlite: tombstone: %w", err)
+	}
+	t.Reason, t.At = store.Reason(reason), fromMS(at)
+	return t, true, nil
+}
+
+// Due returns up to limit sessions whose deadline is at or before now,
+// earliest deadline (then sid) first, from the deadline index.
+func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]store.Record, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	recs, err := queryRecords(ctx, s.read, "SELECT "+recordCols+` FROM sessions INDEXED BY sessions_deadline
+WHERE deadline <= ? ORDER BY deadline, sid LIMIT ?`, ms(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: due sessions: %w", err)
+	}
+	return recs, nil
+}
+
+// Ended returns up to limit sessions of the holding area, oldest end (then
+// sid) first.
+func (s *Store) Ended(ctx context.Context, limit int) ([]store.EndedSession, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.read.QueryContext(ctx, "SELECT "+recordCols+", "+endedCols+` FROM ended INDEXED BY ended_at
+ORDER BY t_at, sid LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: ended sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.EndedSession
+	for rows.Next() {
+		var e endedScan
+		if err := rows.Scan(e.dest()...); err != nil {
+			return nil, fmt.Errorf("sqlite: ended sessions: %w", err)
+		}
+		out = append(out, e.ended())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: ended sessions: %w", err)
+	}
+	return out, nil
+}
+
+// Archive stores e as archived until now+retention and removes it from the
+// holding area. Archiving again keeps the first archived copy. It also drops
+// a batch of archived sessions whose retention ended by now.
+func (s *Store) Archive(ctx context.Context, e store.EndedSession, now time.Time, retention time.Duration) error {
+	sid := cmp.Or(e.Record.SID, e.Tombstone.SID)
+	if sid == "" {
+		return fmt.Errorf("sqlite: archive: ended session without sid")
+	}
+	e.Record.SID = sid
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		args := append(endedArgs(e), ms(now), ms(now.Add(retention)))
+		if _, err := tx.ExecContext(ctx, "INSERT INTO archived ("+recordCols+", "+endedCols+`, archived_at, retain_until)
+VALUES (`+placeholders(1, len(args))+`) ON CONFLICT (sid) DO NOTHING`, args...); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM ended WHERE sid = ?", sid); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `
+DELETE FROM archived WHERE rowid IN (
+	SELECT rowid FROM archived INDEXED BY archived_retention WHERE retain_until <= ? LIMIT ?)`,
+			ms(now), pruneBatch)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: archive session %s: %w", sid, err)
+	}
+	return nil
+}
+
+// Purge removes sid from the holding area.
+func (s *Store) Purge(ctx context.Context, sid string) error {
+	if _, err := s.write.ExecContext(ctx, "DELETE FROM ended WHERE sid = ?", sid); err != nil {
+		return fmt.Errorf("sqlite: purge session %s: %w", sid, err)
+	}
+	return nil
+}
+
+// Archived returns the archived session sid. Like Tombstone it has no now:
+// archived sessions past their retention are removed by later Archive calls.
+func (s *Store) Archived(ctx context.Context, sid string) (store.Archived, bool, error) {
+	var e endedScan
+	var archivedAt int64
+	err := s.read.QueryRowContext(ctx, "SELECT "+recordCols+", "+endedCols+", archived_at FROM archived WHERE sid = ?", sid).
+		Scan(append(e.dest(), &archivedAt)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Archived{}, false, nil
+	}
+	if err != nil {
+		return store.Archived{}, false, fmt.Errorf("sqlite: archived session %s: %w", sid, err)
+	}
+	return store.Archived{EndedSession: e.ended(), ArchivedAt: fromMS(archivedAt)}, true, nil
+}
+
+// querier is what queryRecords needs of a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryRecords runs a query selecting recordCols and returns its records.
+func queryRecords(ctx context.Context, q querier, query string, args ...any) ([]store.Record, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Record
+	for rows.Next() {
+		var r recordScan
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		out = append(out, r.record())
+	}
+	return out, rows.Err()
+}
+
+// placeholders returns "?from, ?from+1, ..." for n parameters.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('?')
+		b.WriteString(strconv.Itoa(from + i))
+	}
+	return b.String()
+}
+
+// prefixCols qualifies each column of a comma-separated list with prefix.
+func prefixCols(prefix, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
