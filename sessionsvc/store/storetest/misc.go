@@ -446,8 +446,22 @@ func testConcurrency(t *testing.T, newStore func(t *testing.T) store.Store) {
 		for i := range n {
 			rec := newRecord(fmt.Sprintf("s-%02d", i), fmt.Sprintf("u%02d", i), "analyst", now)
 			mustCreate(t, s, rec, now)
+			started, ended := make(chan struct{}), make(chan struct{})
+			start := sync.OnceFunc(func() { close(started) })
+			// The writer commits until it sees the session gone; once End has
+			// returned, the very next commit must see it gone.
 			wg.Go(func() {
+				defer start() // never leave End waiting
 				for w := 0; ; w++ {
+					select {
+					case <-ended:
+						err := commit(t.Context(), s, rec.SID, rec.TokenHash, []byte("late"), nil, now.Add(timeout))
+						if !errors.Is(err, store.ErrSessionGone) {
+							t.Errorf("CommitCtx(%s) after End returned: got %v, want ErrSessionGone", rec.SID, err)
+						}
+						return
+					default:
+					}
 					err := commit(t.Context(), s, rec.SID, rec.TokenHash, []byte("blob"), nil, now.Add(timeout))
 					if errors.Is(err, store.ErrSessionGone) {
 						return
@@ -457,16 +471,15 @@ func testConcurrency(t *testing.T, newStore func(t *testing.T) store.Store) {
 						return
 					}
 					if w == 2 {
-						wg.Go(func() {
-							if _, err := s.End(t.Context(), rec.SID, store.Tombstone{SID: rec.SID, Reason: store.ReasonTerminated, Actor: "root", At: now}, keep); err != nil {
-								t.Errorf("End(%s): %v", rec.SID, err)
-							}
-						})
+						start()
 					}
-					if w > 10000 {
-						t.Errorf("CommitCtx(%s) still succeeds after End", rec.SID)
-						return
-					}
+				}
+			})
+			wg.Go(func() {
+				<-started
+				defer close(ended)
+				if _, err := s.End(t.Context(), rec.SID, store.Tombstone{SID: rec.SID, Reason: store.ReasonTerminated, Actor: "root", At: now}, keep); err != nil {
+					t.Errorf("End(%s): %v", rec.SID, err)
 				}
 			})
 		}
