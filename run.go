@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -117,9 +116,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if *addr != "" {
 		cfg.Server.Addr = *addr
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("-addr: %w", err)
+		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if demo := cfg.DemoAccounts(); len(demo) > 0 && !loopback(cfg.Server.Addr) {
+	if demo := cfg.DemoAccounts(); len(demo) > 0 && !cfg.Server.Loopback() {
 		return fmt.Errorf("refusing to listen on %s with the demo accounts %s: change their passwords (sessionconsole hash-password) or listen on 127.0.0.1", cfg.Server.Addr, strings.Join(demo, ", "))
 	}
 
@@ -216,17 +218,4 @@ func openStore(ctx context.Context, cfg sessionsvc.Config, log *slog.Logger) (st
 		}
 		return sqlite.Open(ctx, sqlite.Options{Path: cfg.Storage.Path})
 	}
-}
-
-// loopback reports whether addr listens on a loopback address only.
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
 }
