@@ -179,11 +179,11 @@ func (m *mem) List(_ context.Context, q store.Query, now time.Time) (store.Page,
 	return page, nil
 }
 
-func (m *mem) Rekey(_ context.Context, sid, oldHash, newHash, role string, _ time.Time) error {
+func (m *mem) Rekey(_ context.Context, sid, oldHash, newHash, role string, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.recs[sid]
-	if !ok || r.TokenHash != oldHash {
+	if !ok || r.TokenHash != oldHash || !live(r, now) {
 		return store.ErrSessionGone
 	}
 	delete(m.blobs, oldHash)

@@ -48,6 +48,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Throttle", testThrottle},
 		{"Leases", testLeases},
 		{"Concurrency", testConcurrency},
+		{"Edges", testEdges},
+		{"Lifecycle", testLifecycle},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, newStore) })
