@@ -143,7 +143,7 @@ const (
 	fieldArchivedAt = "_archived"
 )
 
-// Tombstone hash fields ({prefix}t:{tokenhash}), in the order Lua returns them.
+// Tombstone fields in the order the scripts return them (Create).
 var tombstoneFields = []string{"sid", "th", "user", "reason", "actor", "note", "at"}
 
 func decodeTombstoneValues(v []any) (store.Tombstone, error) {

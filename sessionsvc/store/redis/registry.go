@@ -3,6 +3,7 @@ package redis
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -307,24 +308,34 @@ func (s *Store) EndUser(ctx context.Context, user string, except []string, t sto
 	return n, nil
 }
 
-// Tombstone reads the tombstone of a token hash.
+// Tombstone reads the tombstone of a token hash: one GET of the JSON that the
+// end script wrote.
 func (s *Store) Tombstone(ctx context.Context, tokenHash string) (store.Tombstone, bool, error) {
-	args := []any{s.prefix + "t:" + tokenHash}
-	for _, f := range tombstoneFields {
-		args = append(args, f)
+	b, err := redigo.Bytes(s.do(ctx, "GET", s.prefix+"t:"+tokenHash))
+	if errors.Is(err, redigo.ErrNil) {
+		return store.Tombstone{}, false, nil
 	}
-	v, err := redigo.Values(s.do(ctx, "HMGET", args...))
 	if err != nil {
 		return store.Tombstone{}, false, fmt.Errorf("redis: tombstone: %w", err)
 	}
-	if len(v) == 0 || v[0] == nil {
-		return store.Tombstone{}, false, nil
+	var j struct {
+		SID    string `json:"sid"`
+		TH     string `json:"th"`
+		User   string `json:"user"`
+		Reason string `json:"reason"`
+		Actor  string `json:"actor"`
+		Note   string `json:"note"`
+		At     string `json:"at"`
 	}
-	t, err := decodeTombstoneValues(v)
+	if err := json.Unmarshal(b, &j); err != nil {
+		return store.Tombstone{}, false, fmt.Errorf("redis: tombstone: %w", err)
+	}
+	at, err := parseMillis(j.At)
 	if err != nil {
-		return store.Tombstone{}, false, err
+		return store.Tombstone{}, false, fmt.Errorf("redis: tombstone time %q: %w", j.At, err)
 	}
-	return t, true, nil
+	return store.Tombstone{SID: j.SID, TokenHash: j.TH, User: j.User, Reason: store.Reason(j.Reason),
+		Actor: j.Actor, Note: j.Note, At: at}, true, nil
 }
 
 // Due reads the deadline index up to now.

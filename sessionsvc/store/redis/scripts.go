@@ -50,17 +50,6 @@ local function index(sid, role, user, act, cre, dl)
   redis.call('SADD', P .. 'roles', role)
 end
 
--- unindex removes sid from every index.
-local function unindex(sid, role, user)
-  redis.call('ZREM', ix('act'), sid)
-  redis.call('ZREM', ix('cre'), sid)
-  redis.call('ZREM', ix('dl'), sid)
-  redis.call('ZREM', rix('act', role), sid)
-  redis.call('ZREM', rix('cre', role), sid)
-  redis.call('ZREM', rix('dl', role), sid)
-  redis.call('ZREM', ukey(user), sid)
-end
-
 -- forget removes a sid whose record is gone (its safety-net TTL fired before
 -- cleanup ended it) from every index, for every role ever seen.
 local function forget(sid)
@@ -74,39 +63,70 @@ local function forget(sid)
   end
 end
 
--- end_session writes the tombstone (kept keep ms), copies record, blob and
--- tombstone into the ended holding area (kept endedTTL ms), and deletes blob,
--- record and index entries. It returns the tombstone fields, or false if
--- there is no record.
-local function end_session(sid, reason, actor, note, at, keep, endedTTL)
+-- end_one ends one session: it renames the record into the ended holding
+-- area (kept endedTTL ms) and adds the blob and how it ended, writes the
+-- tombstone (kept keep ms) and deletes the blob. Index removals are collected
+-- in acc and done by flush_ended for a whole batch, one ZREM per index. It
+-- returns the tombstone fields, or false if there is no record.
+local function end_one(sid, reason, actor, note, at, keep, endedTTL, acc)
   local rk = rkey(sid)
-  local rec = redis.call('HGETALL', rk)
-  if #rec == 0 then return false end
-  local r = {}
-  for i = 1, #rec, 2 do r[rec[i]] = rec[i + 1] end
-  local th, user, role = r['th'], r['user'], r['role']
+  local r = redis.call('HMGET', rk, 'th', 'user', 'role')
+  if not r[1] then return false end
+  local th, user, role = r[1], r[2], r[3]
+  local ek = P .. 'e:' .. sid
+  redis.call('RENAME', rk, ek)
   local bk = bkey(th)
   local blob = redis.call('GET', bk)
-  local ek = P .. 'e:' .. sid
-  redis.call('DEL', ek)
-  rec[#rec + 1] = '_reason'; rec[#rec + 1] = reason
-  rec[#rec + 1] = '_actor'; rec[#rec + 1] = actor
-  rec[#rec + 1] = '_note'; rec[#rec + 1] = note
-  rec[#rec + 1] = '_at'; rec[#rec + 1] = at
-  if blob then rec[#rec + 1] = '_blob'; rec[#rec + 1] = blob end
-  redis.call('HSET', ek, unpack(rec))
-  redis.call('PEXPIRE', ek, endedTTL)
-  redis.call('ZADD', P .. 'ended', at, sid)
-  if keep > 0 then
-    local tk = P .. 't:' .. th
-    redis.call('DEL', tk)
-    redis.call('HSET', tk, 'sid', sid, 'th', th, 'user', user, 'reason', reason,
-      'actor', actor, 'note', note, 'at', at)
-    redis.call('PEXPIRE', tk, keep)
+  if blob then
+    redis.call('HSET', ek, '_reason', reason, '_actor', actor, '_note', note, '_at', at, '_blob', blob)
+    redis.call('DEL', bk)
+  else
+    redis.call('HSET', ek, '_reason', reason, '_actor', actor, '_note', note, '_at', at)
   end
-  redis.call('DEL', bk, rk)
-  unindex(sid, role, user)
+  redis.call('PEXPIRE', ek, endedTTL)
+  if keep > 0 then
+    redis.call('SET', P .. 't:' .. th, cjson.encode({sid = sid, th = th, user = user,
+      reason = reason, actor = actor, note = note, at = at}), 'PX', keep)
+  end
+  redis.call('ZREM', ukey(user), sid)
+  acc.n = acc.n + 1
+  acc.sids[acc.n] = sid
+  acc.ats[acc.n] = at
+  local rs = acc.roles[role]
+  if not rs then rs = {}; acc.roles[role] = rs end
+  rs[#rs + 1] = sid
   return {sid, th, user, reason, actor, note, at}
+end
+
+local function new_acc() return {n = 0, sids = {}, ats = {}, roles = {}} end
+
+-- zrem_all removes members from key, in slices small enough for unpack.
+local function zrem_all(key, members)
+  for i = 1, #members, 1000 do
+    redis.call('ZREM', key, unpack(members, i, math.min(i + 999, #members)))
+  end
+end
+
+-- flush_ended removes the sessions that end_one ended from the global and
+-- role indexes and adds them to the ended index.
+local function flush_ended(acc)
+  if acc.n == 0 then return end
+  zrem_all(ix('act'), acc.sids)
+  zrem_all(ix('cre'), acc.sids)
+  zrem_all(ix('dl'), acc.sids)
+  for role, rs in pairs(acc.roles) do
+    zrem_all(rix('act', role), rs)
+    zrem_all(rix('cre', role), rs)
+    zrem_all(rix('dl', role), rs)
+  end
+  for i = 1, acc.n, 500 do
+    local z = {}
+    for j = i, math.min(i + 499, acc.n) do
+      z[#z + 1] = acc.ats[j]
+      z[#z + 1] = acc.sids[j]
+    end
+    redis.call('ZADD', P .. 'ended', unpack(z))
+  end
 end
 `
 
@@ -132,6 +152,7 @@ if redis.call('EXISTS', rk) == 1 then
 end
 local ended = {}
 local live = {}
+local acc = new_acc()
 local uk = ukey(user)
 for _, m in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
   local r = redis.call('HMGET', rkey(m), 'act', 'cre', 'exp', 'idle', 'life')
@@ -146,7 +167,7 @@ for _, m in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
     elseif now >= idle then reason = 'idle'
     elseif now >= exp then reason = 'expired' end
     if reason then
-      local ts = end_session(m, reason, 'system', '', ARGV[2], keep, endedTTL)
+      local ts = end_one(m, reason, 'system', '', ARGV[2], keep, endedTTL, acc)
       if ts then ended[#ended + 1] = ts end
     else
       live[#live + 1] = {m, act, cre}
@@ -161,11 +182,12 @@ if max > 0 and #live >= max then
   end)
   local i = 1
   while #live - i + 1 >= max do
-    local ts = end_session(live[i][1], 'evicted', 'system', '', ARGV[2], keep, endedTTL)
+    local ts = end_one(live[i][1], 'evicted', 'system', '', ARGV[2], keep, endedTTL, acc)
     if ts then ended[#ended + 1] = ts end
     i = i + 1
   end
 end
+flush_ended(acc)
 local args = {}
 for i, f in ipairs(F) do
   args[#args + 1] = f
@@ -235,11 +257,12 @@ return 1
 var scriptEnd = newScript(`
 local reason, actor, note, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local keep, endedTTL = tonumber(ARGV[6]), tonumber(ARGV[7])
-local n = 0
+local acc = new_acc()
 for i = 8, #ARGV do
-  if end_session(ARGV[i], reason, actor, note, at, keep, endedTTL) then n = n + 1 end
+  end_one(ARGV[i], reason, actor, note, at, keep, endedTTL, acc)
 end
-return n
+flush_ended(acc)
+return acc.n
 `)
 
 // scriptEndUser: ARGV P, user, reason, actor, note, at, keep, endedTTL,
@@ -249,19 +272,18 @@ local user, reason, actor, note, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6
 local keep, endedTTL = tonumber(ARGV[7]), tonumber(ARGV[8])
 local except = {}
 for i = 9, #ARGV do except[ARGV[i]] = true end
-local n = 0
+local acc = new_acc()
 local uk = ukey(user)
 for _, m in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
   if not except[m] then
-    if end_session(m, reason, actor, note, at, keep, endedTTL) then
-      n = n + 1
-    else
+    if not end_one(m, reason, actor, note, at, keep, endedTTL, acc) then
       redis.call('ZREM', uk, m)
       forget(m)
     end
   end
 end
-return n
+flush_ended(acc)
+return acc.n
 `)
 
 // scriptList: ARGV P, now, sort (act|cre|dl), role, user, ip, limit,

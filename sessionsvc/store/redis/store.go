@@ -17,8 +17,9 @@
 //	P ix:{kind}:r:{role}     the same indexes per role
 //	P u:{user}               the user's sessions by last activity (sorted set)
 //	P roles                  every role ever indexed (set)
-//	P t:{tokenhash}          tombstone (hash), TTL keep
-//	P e:{sid}, P ended       ended holding area (hash; sorted set by end time)
+//	P t:{tokenhash}          tombstone (JSON string), TTL keep
+//	P e:{sid}, P ended       ended holding area (the record hash renamed, plus
+//	                         blob and tombstone fields; sorted set by end time)
 //	P a:{sid}, P archived    archive (hash, TTL retention; sorted set by end time)
 //	P th:{key}               login throttle counter (hash)
 //	P l:{name}               lease (hash)
