@@ -68,7 +68,7 @@ func versionString() string {
 				return "dev-" + s.Value[:12]
 			}
 		}
-		if bi.Main.Version != "" {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			return bi.Main.Version
 		}
 	}
