@@ -11,9 +11,9 @@ import (
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
 
-// listAll pages through q at now with the given limit and returns every
-// record in order. It checks on every page that Total is want total and that
-// only the last page has an empty Next.
+// listAll pages through q at now and returns every record in order and the
+// Total. It checks that Total is the same on every page, that every page but
+// the last is full, and that the cursor does not loop.
 func listAll(t *testing.T, s store.Store, q store.Query, now time.Time) (recs []store.Record, total int) {
 	t.Helper()
 	total = -1
@@ -35,6 +35,10 @@ func listAll(t *testing.T, s store.Store, q store.Query, now time.Time) (recs []
 		}
 		if len(page.Records) == 0 {
 			t.Fatalf("List %+v page %d: no records but Next = %q", q, pages+1, page.Next)
+		}
+		// Every page but the last is full.
+		if nq, err := store.NormalizeQuery(q); err == nil && len(page.Records) != nq.Limit {
+			t.Errorf("List %+v page %d: %d rows and a Next cursor, want a full page of %d", q, pages+1, len(page.Records), nq.Limit)
 		}
 		q.Cursor = page.Next
 	}
