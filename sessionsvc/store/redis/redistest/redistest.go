@@ -117,6 +117,7 @@ func (s *Server) launch() error {
 	cmd.Dir = s.dir
 	cmd.Stdout = out
 	cmd.Stderr = out
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
