@@ -77,6 +77,8 @@ func wantNoRecord(t *testing.T, s store.Store, sid string, now time.Time) {
 	}
 }
 
+// testBlobs checks the scs side: a blob is written only for a live session
+// with the current token hash, and touches update the record and indexes.
 func testBlobs(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("FindMissingIsNotFound", func(t *testing.T) {
 		s := newStore(t)

@@ -11,6 +11,8 @@ import (
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
 
+// testCreate checks that records round-trip and that the per-user limit
+// holds, also under concurrent logins.
 func testCreate(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("FieldsRoundTrip", func(t *testing.T) {
 		s := newStore(t)

@@ -65,6 +65,8 @@ func endedSIDs(ended []store.EndedSession) []string {
 	return out
 }
 
+// testEnd checks that ending is sticky, idempotent and leaves a tombstone and
+// an entry in the ended holding area.
 func testEnd(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("EndIsSticky", func(t *testing.T) {
 		s := newStore(t)

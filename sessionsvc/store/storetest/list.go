@@ -72,6 +72,8 @@ func tieRecord(sid string, now time.Time, activity, created, deadline int) store
 	return rec
 }
 
+// testList checks sort orders with their tie-breaks, paging, filters and
+// cursors.
 func testList(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("SortOrdersAndTieBreaks", func(t *testing.T) {
 		s := newStore(t)

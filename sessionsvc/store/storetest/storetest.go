@@ -16,6 +16,7 @@ package storetest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"testing"
 	"time"
 
@@ -92,7 +93,7 @@ func NewRecord(sid, user, role string, now time.Time, timeout, idle, lifetime ti
 // TokenHash returns a deterministic token hash for the gen-th token of sid,
 // shaped like the hex SHA-256 that scs stores with HashTokenInStore.
 func TokenHash(sid string, gen int) string {
-	sum := sha256.Sum256([]byte("token:" + sid + ":" + string(rune('a'+gen))))
+	sum := sha256.Sum256([]byte("token:" + sid + ":" + strconv.Itoa(gen)))
 	return hex.EncodeToString(sum[:])
 }
 
