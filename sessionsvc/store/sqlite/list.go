@@ -42,8 +42,42 @@ func (s *Store) List(ctx context.Context, q store.Query, now time.Time) (store.P
 	if err != nil {
 		return store.Page{}, fmt.Errorf("sqlite: list: %w", err)
 	}
+	lq, err := buildList(q, ms(now))
+	if err != nil {
+		return store.Page{}, fmt.Errorf("sqlite: list: %w", err)
+	}
+	var page store.Page
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		recs, err := queryRecords(ctx, tx, lq.page, lq.pageArgs...)
+		if err != nil {
+			return err
+		}
+		if len(recs) > q.Limit {
+			recs = recs[:q.Limit]
+			last := recs[len(recs)-1]
+			page.Next = store.EncodeCursor(store.Score(last, q.Sort), last.SID)
+		}
+		page.Records = recs
+		return tx.QueryRowContext(ctx, lq.total, lq.totalArgs...).Scan(&page.Total)
+	})
+	if err != nil {
+		return store.Page{}, fmt.Errorf("sqlite: list: %w", err)
+	}
+	return page, nil
+}
+
+// listQueries are the two statements of one List: the page (Limit+1 rows,
+// the extra one tells whether there is a next page) and the total.
+type listQueries struct {
+	page      string
+	pageArgs  []any
+	total     string
+	totalArgs []any
+}
+
+// buildList returns the statements for q, a normalized query, at nowMS.
+func buildList(q store.Query, nowMS int64) (listQueries, error) {
 	plan := listPlans[q.Sort]
-	nowMS := ms(now)
 	f := q.Filter
 
 	var where []string
@@ -65,60 +99,47 @@ func (s *Store) List(ctx context.Context, q store.Query, now time.Time) (store.P
 	if f.Role != "" {
 		add("role = ?", f.Role)
 	}
+	deadlineAt, deadlineArg := len(where), len(args)
 	add("deadline > ?", nowMS)
 	if f.IP != "" {
 		add("(last_ip = ? OR first_ip = ?)", f.IP, f.IP)
 	}
-	filter := strings.Join(where, " AND ")
-	filterArgs := append([]any(nil), args...)
+	var lq listQueries
+	lq.total, lq.totalArgs = totalQuery(f, strings.Join(where, " AND "), append([]any(nil), args...), nowMS)
 
 	if q.Cursor != "" {
 		score, sid, err := store.DecodeCursor(q.Cursor)
 		if err != nil {
-			return store.Page{}, fmt.Errorf("sqlite: list: %w", err)
+			return listQueries{}, err
 		}
 		// Strictly after (score, sid) in the sort's direction, written as a
-		// range on the score plus a residual so that the index serves it.
+		// range on the score plus a residual so that the index seeks to it.
 		c := plan.col
-		if plan.desc {
+		switch {
+		case plan.desc:
 			add(c+" <= ? AND ("+c+" < ? OR sid < ?)", score, score, sid)
-		} else {
-			add(c+" >= ? AND ("+c+" > ? OR sid > ?)", score, score, sid)
+		default:
+			// The deadline sort has two lower bounds, now and the cursor;
+			// SQLite seeks on one of them only, so give it the larger.
+			where[deadlineAt] = "deadline >= ?"
+			args[deadlineArg] = max(nowMS+1, score)
+			add("(deadline > ? OR sid > ?)", score, sid)
 		}
 	}
 	dir := "ASC"
 	if plan.desc {
 		dir = "DESC"
 	}
-	args = append(args, q.Limit+1)
-	query := "SELECT " + recordCols + " FROM sessions INDEXED BY " + index +
+	lq.pageArgs = append(args, q.Limit+1)
+	lq.page = "SELECT " + recordCols + " FROM sessions INDEXED BY " + index +
 		" WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY " + plan.col + " " + dir + ", sid " + dir + " LIMIT ?"
-
-	var page store.Page
-	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		recs, err := queryRecords(ctx, tx, query, args...)
-		if err != nil {
-			return err
-		}
-		if len(recs) > q.Limit {
-			recs = recs[:q.Limit]
-			last := recs[len(recs)-1]
-			page.Next = store.EncodeCursor(store.Score(last, q.Sort), last.SID)
-		}
-		page.Records = recs
-		page.Total, err = total(ctx, tx, f, filter, filterArgs, nowMS)
-		return err
-	})
-	if err != nil {
-		return store.Page{}, fmt.Errorf("sqlite: list: %w", err)
-	}
-	return page, nil
+	return lq, nil
 }
 
-// total counts the live sessions matching f; filter and args are the WHERE
-// clause List built for f.
-func total(ctx context.Context, tx *sql.Tx, f store.Filter, filter string, args []any, nowMS int64) (int, error) {
+// totalQuery counts the live sessions matching f; filter and args are the
+// WHERE clause buildList made for f.
+func totalQuery(f store.Filter, filter string, args []any, nowMS int64) (string, []any) {
 	var query string
 	switch {
 	case f.User != "":
@@ -136,9 +157,5 @@ func total(ctx context.Context, tx *sql.Tx, f store.Filter, filter string, args 
 	(SELECT count(*) FROM sessions INDEXED BY sessions_deadline WHERE deadline <= ?1)`
 		args = []any{nowMS}
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return query, args
 }

@@ -68,7 +68,10 @@ func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.
 			}
 		}
 		args := append(recordArgs(rec), deadlineMS(ms(rec.ExpiresAt), ms(rec.IdleAt), ms(rec.LifetimeAt)))
-		_, err = tx.ExecContext(ctx, "INSERT INTO sessions ("+recordCols+", deadline) VALUES ("+placeholders(1, len(args))+")", args...)
+		if _, err = tx.ExecContext(ctx, "INSERT INTO sessions ("+recordCols+", deadline) VALUES ("+placeholders(1, len(args))+")", args...); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, addCounts("VALUES ('', 1), ('r:' || ?, 1)"), rec.Role)
 		return err
 	})
 	if err != nil {
@@ -93,16 +96,23 @@ func (s *Store) Get(ctx context.Context, sid string, now time.Time) (store.Recor
 // An empty role keeps the current one.
 func (s *Store) Rekey(ctx context.Context, sid, oldHash, newHash, role string, now time.Time) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-UPDATE sessions SET token_hash = ?3, role = CASE WHEN ?4 = '' THEN role ELSE ?4 END
-WHERE sid = ?1 AND token_hash = ?2 AND deadline > ?5`, sid, oldHash, newHash, role, ms(now))
+		var oldRole string
+		err := tx.QueryRowContext(ctx, "SELECT role FROM sessions WHERE sid = ? AND token_hash = ? AND deadline > ?",
+			sid, oldHash, ms(now)).Scan(&oldRole)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrSessionGone
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
+		role := cmp.Or(role, oldRole)
+		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET token_hash = ?, role = ? WHERE sid = ?", newHash, role, sid); err != nil {
 			return err
-		} else if n == 0 {
-			return store.ErrSessionGone
+		}
+		if role != oldRole {
+			if _, err := tx.ExecContext(ctx, addCounts("VALUES ('r:' || ?, -1), ('r:' || ?, 1)"), oldRole, role); err != nil {
+				return err
+			}
 		}
 		if oldHash != newHash {
 			_, err = tx.ExecContext(ctx, "DELETE FROM blobs WHERE token_hash = ?", oldHash)
@@ -128,21 +138,33 @@ func (s *Store) End(ctx context.Context, sid string, t store.Tombstone, keep tim
 	return n > 0, nil
 }
 
-// EndMany ends sids in one transaction, which is stronger than the contract's
-// per-session atomicity and much faster than one transaction each.
+// endTxBatch is how many sids one transaction of EndMany ends. Ending 100,000
+// sessions takes seconds (some fifteen b-tree writes each); in batches other
+// writers (logins, commits) get the write lock between them instead of
+// waiting for the whole list. Smaller batches cost more in total, since every
+// commit rewrites the index pages that the batches share.
+const endTxBatch = 10000
+
+// EndMany ends sids in transactions of endTxBatch sids: each session is
+// ended atomically, as the contract asks, and the list is not. On error the
+// sessions of earlier batches stay ended, and the count so far is returned
+// with the error.
 func (s *Store) EndMany(ctx context.Context, sids []string, t store.Tombstone, keep time.Duration) (int, error) {
-	if len(sids) == 0 {
-		return 0, nil
+	total := 0
+	for len(sids) > 0 {
+		batch := sids[:min(len(sids), s.endBatch)]
+		sids = sids[len(batch):]
+		var n int
+		err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+			n, err = endSessions(ctx, tx, batch, t, keep)
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sqlite: end %d sessions: %w", len(batch)+len(sids), err)
+		}
+		total += n
 	}
-	var n int
-	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
-		n, err = endSessions(ctx, tx, sids, t, keep)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: end %d sessions: %w", len(sids), err)
-	}
-	return n, nil
+	return total, nil
 }
 
 // EndUser ends every session record of user but those in except, whether or
@@ -184,8 +206,8 @@ const endChunk = 500
 // endSessions ends the sessions in sids that have a record, in tx, and
 // returns how many. For each it writes the tombstone under the record's token
 // hash (kept until t.At+keep), copies the final record, blob and tombstone
-// into the ended holding area, and deletes the blob and the record (the
-// indexes and counters follow the record). Unknown sids are skipped, so
+// into the ended holding area, and deletes the blob and the record with its
+// index entries and counts. Unknown sids are skipped, so
 // ending twice is a no-op. It also drops a batch of tombstones that expired
 // by t.At: the contract gives Tombstone no now, so tombstones are removed by
 // writes that know the time.
@@ -193,8 +215,8 @@ func endSessions(ctx context.Context, tx *sql.Tx, sids []string, t store.Tombsto
 	at := ms(t.At)
 	if !t.At.IsZero() {
 		if _, err := tx.ExecContext(ctx, `
-DELETE FROM tombstones WHERE rowid IN (
-	SELECT rowid FROM tombstones INDEXED BY tombstones_expiry WHERE expires_at <= ? LIMIT ?)`,
+DELETE FROM tombstones WHERE token_hash IN (
+	SELECT token_hash FROM tombstones INDEXED BY tombstones_expiry WHERE expires_at <= ? LIMIT ?)`,
 			at, pruneBatch); err != nil {
 			return 0, err
 		}
@@ -204,13 +226,14 @@ DELETE FROM tombstones WHERE rowid IN (
 	}
 	fixed := []any{string(t.Reason), t.Actor, t.Note, at, ms(t.At.Add(keep))}
 
-	type stmts struct{ tomb, ended, blobs, sessions *sql.Stmt }
+	type stmts struct{ tomb, ended, blobs, counts, sessions *sql.Stmt }
 	cache := map[int]*stmts{}
 	defer func() {
 		for _, st := range cache {
 			st.tomb.Close()
 			st.ended.Close()
 			st.blobs.Close()
+			st.counts.Close()
 			st.sessions.Close()
 		}
 	}()
@@ -235,9 +258,11 @@ DELETE FROM tombstones WHERE rowid IN (
 	SELECT `+prefixCols("s.", recordCols)+`, b.data, s.sid, s.token_hash, s.username, `+p(1)+`, `+p(2)+`, `+p(3)+`, `+p(4)+`
 	FROM sessions s LEFT JOIN blobs b ON b.token_hash = s.token_hash WHERE s.sid IN (`+in+`)`)
 		prep(&st.blobs, `DELETE FROM blobs WHERE token_hash IN (SELECT token_hash FROM sessions WHERE sid IN (`+in+`))`)
+		prep(&st.counts, addCounts(`SELECT '', -count(*) FROM sessions WHERE sid IN (`+in+`)
+	UNION ALL SELECT 'r:' || role, -count(*) FROM sessions WHERE sid IN (`+in+`) GROUP BY role`))
 		prep(&st.sessions, `DELETE FROM sessions WHERE sid IN (`+in+`)`)
 		if err != nil {
-			for _, x := range []*sql.Stmt{st.tomb, st.ended, st.blobs} {
+			for _, x := range []*sql.Stmt{st.tomb, st.ended, st.blobs, st.counts} {
 				if x != nil {
 					x.Close()
 				}
@@ -270,6 +295,9 @@ DELETE FROM tombstones WHERE rowid IN (
 			return 0, err
 		}
 		if _, err := st.blobs.ExecContext(ctx, args[:n]...); err != nil {
+			return 0, err
+		}
+		if _, err := st.counts.ExecContext(ctx, args[:n]...); err != nil {
 			return 0, err
 		}
 		res, err := st.sessions.ExecContext(ctx, args[:n]...)
@@ -421,6 +449,14 @@ func queryRecords(ctx context.Context, q querier, query string, args ...any) ([]
 		out = append(out, r.record())
 	}
 	return out, rows.Err()
+}
+
+// addCounts returns the statement that adds the (k, n) rows of rows, a
+// VALUES list or a SELECT, to the session counters. Every statement that
+// inserts or deletes sessions or changes a role runs one in its transaction.
+func addCounts(rows string) string {
+	return `INSERT INTO counts (k, n) SELECT * FROM (` + rows + `) WHERE true
+ON CONFLICT (k) DO UPDATE SET n = counts.n + excluded.n`
 }
 
 // placeholders returns "?from, ?from+1, ..." for n parameters.

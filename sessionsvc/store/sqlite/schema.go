@@ -77,24 +77,13 @@ CREATE INDEX sessions_role_deadline ON sessions (role, deadline, sid);
 
 -- Row counts of sessions, overall (k = '') and per role (k = 'r:' || role),
 -- so that List's total costs O(log N + sessions past their deadline) instead
--- of a count over the whole index.
+-- of a count over the whole index. Kept by the statements that insert,
+-- delete or re-role sessions (addCounts), once per statement rather than by
+-- a trigger per row, which doubled the cost of ending sessions in bulk.
 CREATE TABLE counts (
 	k TEXT PRIMARY KEY,
 	n INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE TRIGGER sessions_count_insert AFTER INSERT ON sessions BEGIN
-	INSERT OR IGNORE INTO counts (k, n) VALUES ('', 0), ('r:' || NEW.role, 0);
-	UPDATE counts SET n = n + 1 WHERE k IN ('', 'r:' || NEW.role);
-END;
-CREATE TRIGGER sessions_count_delete AFTER DELETE ON sessions BEGIN
-	UPDATE counts SET n = n - 1 WHERE k IN ('', 'r:' || OLD.role);
-END;
-CREATE TRIGGER sessions_count_role AFTER UPDATE OF role ON sessions
-WHEN OLD.role IS NOT NEW.role BEGIN
-	INSERT OR IGNORE INTO counts (k, n) VALUES ('r:' || NEW.role, 0);
-	UPDATE counts SET n = n - 1 WHERE k = 'r:' || OLD.role;
-	UPDATE counts SET n = n + 1 WHERE k = 'r:' || NEW.role;
-END;
 
 -- scs blobs by token hash. A blob exists only while a session record carries
 -- its hash: CommitCtx checks, End and Rekey delete.
@@ -106,7 +95,7 @@ CREATE TABLE blobs (
 
 -- Tombstones by the ended token's hash, until expires_at (At + keep).
 CREATE TABLE tombstones (
-	token_hash TEXT    PRIMARY KEY,
+	token_hash TEXT    NOT NULL PRIMARY KEY,
 	sid        TEXT    NOT NULL,
 	username   TEXT    NOT NULL,
 	reason     TEXT    NOT NULL,
@@ -114,7 +103,7 @@ CREATE TABLE tombstones (
 	note       TEXT    NOT NULL,
 	at         INTEGER NOT NULL,
 	expires_at INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX tombstones_expiry ON tombstones (expires_at);
 
 -- The holding area cleanup archives from.
