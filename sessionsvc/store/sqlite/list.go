@@ -33,7 +33,7 @@ var listPlans = map[store.Sort]listPlan{
 //   - otherwise the sort's own index is walked from the cursor.
 //
 // Rows past their deadline are skipped as the walk meets them. The total is
-// a counter kept by triggers (overall and per role) minus the rows past their
+// a counter kept by the writes (overall and per role) minus the rows past their
 // deadline, which the deadline indexes count in O(log N + due); with a User
 // filter it counts the user's rows; an IP filter without User counts by
 // walking the index, the O(N) case the contract allows.

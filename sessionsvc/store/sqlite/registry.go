@@ -208,16 +208,17 @@ const endChunk = 500
 // hash (kept until t.At+keep), copies the final record, blob and tombstone
 // into the ended holding area, and deletes the blob and the record with its
 // index entries and counts. Unknown sids are skipped, so
-// ending twice is a no-op. It also drops a batch of tombstones that expired
-// by t.At: the contract gives Tombstone no now, so tombstones are removed by
-// writes that know the time.
+// ending twice is a no-op. It also drops tombstones that expired by t.At, at
+// least as many as it may write, so that their number stays bounded: the
+// contract gives Tombstone no now, so tombstones are removed by the writes
+// that know the time.
 func endSessions(ctx context.Context, tx *sql.Tx, sids []string, t store.Tombstone, keep time.Duration) (int, error) {
 	at := ms(t.At)
 	if !t.At.IsZero() {
 		if _, err := tx.ExecContext(ctx, `
 DELETE FROM tombstones WHERE token_hash IN (
 	SELECT token_hash FROM tombstones INDEXED BY tombstones_expiry WHERE expires_at <= ? LIMIT ?)`,
-			at, pruneBatch); err != nil {
+			at, max(pruneBatch, len(sids))); err != nil {
 			return 0, err
 		}
 	}

@@ -8,7 +8,16 @@
 //
 // Every query is served from an index; the package never scans the sessions
 // table on a path whose cost the contract bounds, and it never reads the
-// system clock for a decision: time is always an argument.
+// system clock for a decision: time is always an argument. Times are stored
+// as unix milliseconds.
+//
+// Where Redis lets keys expire on its own clock, this store keeps the expiry
+// in a column and removes what has expired from the writes that are given a
+// time: End and Create drop tombstones past At+keep, Archive drops archived
+// sessions past their retention, Fail drops forgotten counters. Lookups that
+// get no time (Tombstone, Archived, Failures) return what is stored until
+// then. Blobs need no expiry: one only exists while its session's record
+// does.
 package sqlite
 
 import (
