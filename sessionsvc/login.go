@@ -125,7 +125,7 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 		FirstIP: ip, LastIP: ip, FirstUserAgent: r.UserAgent(), LastUserAgent: r.UserAgent(),
 		Device: s.device(r.UserAgent()), Fingerprint: m.Fingerprint, Path: r.URL.Path, Processing: "idle",
 	}
-	ended, err := s.st.Create(ctx, rec, s.cfg.Session.MaxSessionsPerUser, now)
+	ended, err := s.st.Create(ctx, rec, s.cfg.Session.MaxSessionsPerUser, now, s.cfg.Session.RecoveryWindow())
 	if err != nil {
 		return LoginResult{}, s.unavailable("create session", err)
 	}

@@ -95,8 +95,8 @@ type Record struct {
 	LastIP          string
 	FirstUserAgent  string
 	LastUserAgent   string
-	IPChanged       bool   // LastIP differs from FirstIP at some point
-	UAChanged       bool   // LastUserAgent differs from FirstUserAgent at some point
+	IPChanged       bool   // LastIP differed from FirstIP at some point; stays true
+	UAChanged       bool   // LastUserAgent differed from FirstUserAgent at some point; stays true
 	Device          string // browser and OS summary parsed once at creation
 	Fingerprint     string // hash of user agent and Accept-Language
 	Path            string // current page
@@ -267,9 +267,11 @@ type Registry interface {
 	// sessions the least recently active one (ties: the oldest created) is ended
 	// with ReasonEvicted (Actor "system"). Concurrent Creates for one user never
 	// leave more than max live sessions. It returns the tombstones of the
-	// sessions it ended. The record must carry SID, TokenHash, User, Role and
-	// all times.
-	Create(ctx context.Context, rec Record, max int, now time.Time) (ended []Tombstone, err error)
+	// sessions it ended; those go to the ended holding area with tombstones
+	// findable by their token hash and kept for keep, as End does (an evicted
+	// session's tombstone has At == now). The record must carry SID, TokenHash,
+	// User, Role and all times.
+	Create(ctx context.Context, rec Record, max int, now time.Time, keep time.Duration) (ended []Tombstone, err error)
 
 	// Get returns a live session's record; ended or past its deadline at now
 	// is found=false.
@@ -286,7 +288,7 @@ type Registry interface {
 	// Rekey moves a live session to a new token hash (token renewal) and sets
 	// its role (role change; pass the current role to keep it), updating the
 	// role indexes. It deletes the old blob. It returns ErrSessionGone unless
-	// the session is live with oldHash.
+	// the session is live at now with oldHash.
 	Rekey(ctx context.Context, sid, oldHash, newHash, role string, now time.Time) error
 
 	// End ends one session atomically: it writes the tombstone (kept for
@@ -296,7 +298,8 @@ type Registry interface {
 	End(ctx context.Context, sid string, t Tombstone, keep time.Duration) (bool, error)
 
 	// EndMany ends each of sids as End does and returns how many this call
-	// ended. It is atomic per session, not across the list.
+	// ended. It is atomic per session, not across the list. Each tombstone gets
+	// its session's SID, User and TokenHash filled in from t.
 	EndMany(ctx context.Context, sids []string, t Tombstone, keep time.Duration) (int, error)
 
 	// EndUser ends every live session of user as End does, except the sids in
@@ -330,7 +333,7 @@ type Registry interface {
 type Throttle interface {
 	// Fail records one failure for key at now and returns the number of
 	// failures within window (the counter is forgotten window after the last
-	// failure).
+	// failure, measured against the now passed in).
 	Fail(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	// Failures returns the current count for key and the time of the last failure.
 	Failures(ctx context.Context, key string) (n int, last time.Time, err error)

@@ -50,7 +50,7 @@ func TestFindIsOneGet(t *testing.T) {
 	s := newStore(t, srv)
 	now := baseTime()
 	rec := record("s1", "ana", "analyst", now)
-	if _, err := s.Create(t.Context(), rec, 3, now); err != nil {
+	if _, err := s.Create(t.Context(), rec, 3, now, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	ctx := store.WithCommit(t.Context(), store.CommitInfo{SID: rec.SID})
@@ -73,7 +73,7 @@ func TestCommitWithTouchIsOneEvalsha(t *testing.T) {
 	s := newStore(t, srv)
 	now := baseTime()
 	rec := record("s1", "ana", "analyst", now)
-	if _, err := s.Create(t.Context(), rec, 3, now); err != nil {
+	if _, err := s.Create(t.Context(), rec, 3, now, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	ctx := store.WithCommit(t.Context(), store.CommitInfo{SID: rec.SID})
@@ -120,7 +120,7 @@ func TestConcurrentCreatesLeaveExactlyMax(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			rec := record(fmt.Sprintf("s%02d", i), "ana", "analyst", now.Add(time.Duration(i)*time.Millisecond))
-			ended, err := s.Create(context.Background(), rec, max, now.Add(time.Second))
+			ended, err := s.Create(context.Background(), rec, max, now.Add(time.Second), time.Hour)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -234,7 +234,7 @@ func TestSurvivesRestartWithAOF(t *testing.T) {
 	var sids []string
 	for i := range 1200 {
 		rec := record(fmt.Sprintf("s%04d", i), fmt.Sprintf("u%d", i), "analyst", now)
-		if _, err := s.Create(t.Context(), rec, 3, now); err != nil {
+		if _, err := s.Create(t.Context(), rec, 3, now, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		sids = append(sids, rec.SID)
@@ -280,7 +280,7 @@ func TestSafetyNetTTLs(t *testing.T) {
 	s := newStore(t, srv)
 	now := baseTime()
 	rec := record("s1", "ana", "analyst", now)
-	if _, err := s.Create(t.Context(), rec, 3, now); err != nil {
+	if _, err := s.Create(t.Context(), rec, 3, now, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	ctx := store.WithCommit(t.Context(), store.CommitInfo{SID: rec.SID})
@@ -306,7 +306,7 @@ func TestSafetyNetTTLs(t *testing.T) {
 
 	// A now far in the past still gives TTLs of at least Grace.
 	old := record("s2", "bob", "analyst", now.Add(-48*time.Hour))
-	if _, err := s.Create(t.Context(), old, 3, now.Add(-48*time.Hour)); err != nil {
+	if _, err := s.Create(t.Context(), old, 3, now.Add(-48*time.Hour), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	wantAbout("record created in the past", pttl("s:s2"), s.grace)
@@ -329,7 +329,7 @@ func TestIndexesEmptyAfterEnd(t *testing.T) {
 	var sids []string
 	for i := range 1100 {
 		rec := record(fmt.Sprintf("s%04d", i), fmt.Sprintf("u%d", i%7), []string{"admin", "analyst"}[i%2], now)
-		if _, err := s.Create(t.Context(), rec, 0, now); err != nil {
+		if _, err := s.Create(t.Context(), rec, 0, now, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		sids = append(sids, rec.SID)
@@ -360,7 +360,7 @@ func TestRecordWithZeroAuthenticatedAt(t *testing.T) {
 	now := baseTime()
 	rec := record("s1", "ana", "analyst", now)
 	rec.AuthenticatedAt = time.Time{}
-	if _, err := s.Create(t.Context(), rec, 3, now); err != nil {
+	if _, err := s.Create(t.Context(), rec, 3, now, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	got, found, err := s.Get(t.Context(), "s1", now)

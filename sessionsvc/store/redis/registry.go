@@ -34,7 +34,7 @@ func sortKind(s store.Sort) string {
 // Create inserts rec and ends the user's sessions beyond max in one script.
 // Sessions it ends get tombstones kept for Options.Keep. max <= 0 means no
 // limit.
-func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.Time) ([]store.Tombstone, error) {
+func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.Time, keep time.Duration) ([]store.Tombstone, error) {
 	if rec.SID == "" || rec.TokenHash == "" || rec.User == "" || rec.Role == "" {
 		return nil, fmt.Errorf("redis: create: record needs SID, TokenHash, User and Role")
 	}
@@ -42,7 +42,7 @@ func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.
 		rec.IdleAt.IsZero() || rec.LifetimeAt.IsZero() {
 		return nil, fmt.Errorf("redis: create %s: record needs its times", rec.SID)
 	}
-	args := []any{millis(now), max, s.keep.Milliseconds(), s.endedTTL(s.keep), s.ttlAt(rec.Deadline())}
+	args := []any{millis(now), max, keep.Milliseconds(), s.endedTTL(keep), s.ttlAt(rec.Deadline())}
 	args = append(args, encodeRecord(rec)...)
 	reply, err := redigo.Values(s.run(ctx, scriptCreate, args...))
 	if err != nil {

@@ -61,10 +61,6 @@ type Options struct {
 	// cleanup has not dealt with them first. It should exceed the cleanup
 	// interval by a wide margin. Default 1 h.
 	Grace time.Duration
-	// Keep is how long the tombstones of sessions that Create ends (evicted,
-	// or past their deadline) are kept, since Create takes no keep argument;
-	// set it to the recovery window. Default 1 h.
-	Keep time.Duration
 }
 
 // Store is the Redis store. It is safe for concurrent use.
@@ -73,7 +69,6 @@ type Store struct {
 	blobs  *redisstore.RedisStore
 	prefix string
 	grace  time.Duration
-	keep   time.Duration
 	host   string
 }
 
@@ -109,9 +104,6 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Grace <= 0 {
 		opts.Grace = time.Hour
 	}
-	if opts.Keep <= 0 {
-		opts.Keep = time.Hour
-	}
 	rawURL := opts.URL
 	pool := &redigo.Pool{
 		MaxIdle:     opts.PoolSize,
@@ -137,7 +129,6 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		blobs:  redisstore.NewWithPrefix(pool, opts.Prefix+"b:"),
 		prefix: opts.Prefix,
 		grace:  opts.Grace,
-		keep:   opts.Keep,
 		host:   host,
 	}
 	if err := s.Ping(ctx); err != nil {

@@ -22,7 +22,7 @@ const pruneBatch = 1000
 // limit, so concurrent Creates of one user serialize on the write lock and
 // each sees the others' sessions. A max of zero or less means no limit. The
 // tombstones of the sessions it ends are kept for Options.Keep.
-func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.Time) ([]store.Tombstone, error) {
+func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.Time, keep time.Duration) ([]store.Tombstone, error) {
 	if rec.SID == "" || rec.TokenHash == "" || rec.User == "" || rec.Role == "" {
 		return nil, fmt.Errorf("sqlite: create session: record needs sid, token hash, user and role")
 	}
@@ -35,7 +35,7 @@ func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.
 		}
 		end := func(r store.Record, reason store.Reason) error {
 			t := store.Tombstone{Reason: reason, Actor: "system", At: now}
-			if _, err := endSessions(ctx, tx, []string{r.SID}, t, s.keep); err != nil {
+			if _, err := endSessions(ctx, tx, []string{r.SID}, t, keep); err != nil {
 				return err
 			}
 			t.SID, t.TokenHash, t.User = r.SID, r.TokenHash, r.User

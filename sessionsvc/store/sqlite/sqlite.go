@@ -37,20 +37,12 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// DefaultKeep is how long Create keeps the tombstones of the sessions it ends
-// when Options.Keep is zero: the default recovery window of config.yaml.
-const DefaultKeep = 60 * time.Minute
-
 // Options configures Open.
 type Options struct {
 	// Path is the database file. "" or ":memory:" keeps the database in
 	// memory for the life of the Store. Missing parent directories are
 	// created with mode 0700; the file holds session blobs.
 	Path string
-	// Keep is how long Create keeps tombstones of the sessions it ends
-	// (expired or evicted), since Create is given no retention of its own.
-	// Zero means DefaultKeep. Pass the recovery window.
-	Keep time.Duration
 	// BusyTimeout is how long a statement waits for a lock held by another
 	// connection of this Store before failing. Zero means 5 seconds.
 	BusyTimeout time.Duration
@@ -61,9 +53,8 @@ type Options struct {
 // database/sql is cheaper than spinning on SQLITE_BUSY), and reads of a file
 // database use a pool of read-only connections that WAL lets run beside it.
 type Store struct {
-	write *sql.DB // one connection; transactions BEGIN IMMEDIATE
-	read  *sql.DB // == write for an in-memory database
-	keep  time.Duration
+	write *sql.DB   // one connection; transactions BEGIN IMMEDIATE
+	read  *sql.DB   // == write for an in-memory database
 	lock  *fileLock // nil in memory
 
 	endBatch int // sids per transaction of EndMany: endTxBatch, smaller in tests
@@ -78,15 +69,11 @@ var _ store.Store = (*Store)(nil)
 // file's process lock and creates or migrates the schema. A database file in
 // use by another process fails with an error wrapping store.ErrLocked.
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	keep := opts.Keep
-	if keep <= 0 {
-		keep = DefaultKeep
-	}
 	busy := opts.BusyTimeout
 	if busy <= 0 {
 		busy = 5 * time.Second
 	}
-	s := &Store{keep: keep, endBatch: endTxBatch}
+	s := &Store{endBatch: endTxBatch}
 	if opts.Path == "" || opts.Path == ":memory:" {
 		// One connection is the whole database: a second connection to
 		// ":memory:" would be another, empty database, and a shared cache

@@ -164,7 +164,7 @@ func TestReopenKeepsSessions(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	rec := storetest.NewRecord("s-keep", "ana", "analyst", testNow, timeout, idle, lifetime)
-	if _, err := s.Create(t.Context(), rec, 3, testNow); err != nil {
+	if _, err := s.Create(t.Context(), rec, 3, testNow, time.Hour); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	if err := s.Close(); err != nil {
@@ -188,7 +188,7 @@ func TestMemoryStoresAreSeparate(t *testing.T) {
 	a := openTest(t, Options{})
 	b := openTest(t, Options{Path: ":memory:"})
 	rec := storetest.NewRecord("s-a", "ana", "analyst", testNow, timeout, idle, lifetime)
-	if _, err := a.Create(t.Context(), rec, 3, testNow); err != nil {
+	if _, err := a.Create(t.Context(), rec, 3, testNow, time.Hour); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	if _, found, err := b.Get(t.Context(), rec.SID, testNow); err != nil || found {
@@ -280,7 +280,7 @@ func TestCountersFollowWrites(t *testing.T) {
 	ctx := t.Context()
 	for i, role := range []string{"analyst", "analyst", "operator"} {
 		rec := storetest.NewRecord(fmt.Sprintf("s-%d", i), "ana", role, testNow, timeout, idle, lifetime)
-		if _, err := s.Create(ctx, rec, 0, testNow); err != nil {
+		if _, err := s.Create(ctx, rec, 0, testNow, time.Hour); err != nil {
 			t.Fatalf("Create: %v", err)
 		}
 	}
@@ -325,7 +325,7 @@ func TestTombstonesArePrunedByLaterEnds(t *testing.T) {
 	ctx := t.Context()
 	for _, sid := range []string{"s-a", "s-b"} {
 		rec := storetest.NewRecord(sid, "user-"+sid, "analyst", testNow, timeout, idle, lifetime)
-		if _, err := s.Create(ctx, rec, 3, testNow); err != nil {
+		if _, err := s.Create(ctx, rec, 3, testNow, time.Hour); err != nil {
 			t.Fatalf("Create: %v", err)
 		}
 	}

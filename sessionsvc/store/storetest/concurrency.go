@@ -19,7 +19,7 @@ func testConcurrency(t *testing.T, newStore func(t *testing.T) store.Store) {
 		recs := make([]store.Record, n)
 		for i := range n {
 			recs[i] = newRecord(fmt.Sprintf("s-%02d", i), fmt.Sprintf("u%02d", i%10), "analyst", now)
-			if _, err := s.Create(t.Context(), recs[i], n, now); err != nil {
+			if _, err := s.Create(t.Context(), recs[i], n, now, time.Hour); err != nil {
 				t.Fatalf("Create: %v", err)
 			}
 		}

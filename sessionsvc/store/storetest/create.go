@@ -76,7 +76,7 @@ func testCreate(t *testing.T, newStore func(t *testing.T) store.Store) {
 			rec.LastActivity = now.Add(activity[sid])
 			rec.IdleAt = rec.LastActivity.Add(idle)
 			recs[sid] = rec
-			if _, err := s.Create(t.Context(), rec, 3, now.Add(time.Minute)); err != nil {
+			if _, err := s.Create(t.Context(), rec, 3, now.Add(time.Minute), time.Hour); err != nil {
 				t.Fatalf("Create(%s): %v", sid, err)
 			}
 			mustCommit(t, s, sid, rec.TokenHash, []byte(sid), nil, now.Add(timeout))
@@ -84,7 +84,7 @@ func testCreate(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 		at := now.Add(2 * time.Minute)
 		s4 := newRecord("s-4", "ana", "analyst", at)
-		ended, err := s.Create(t.Context(), s4, 3, at)
+		ended, err := s.Create(t.Context(), s4, 3, at, time.Hour)
 		if err != nil {
 			t.Fatalf("Create(s-4): %v", err)
 		}
@@ -118,12 +118,12 @@ func testCreate(t *testing.T, newStore func(t *testing.T) store.Store) {
 			rec.AuthenticatedAt = rec.CreatedAt
 			rec.LastActivity = now.Add(5 * time.Second)
 			rec.IdleAt = rec.LastActivity.Add(idle)
-			if _, err := s.Create(t.Context(), rec, 3, now.Add(5*time.Second)); err != nil {
+			if _, err := s.Create(t.Context(), rec, 3, now.Add(5*time.Second), time.Hour); err != nil {
 				t.Fatalf("Create(%s): %v", sid, err)
 			}
 		}
 		at := now.Add(time.Minute)
-		ended, err := s.Create(t.Context(), newRecord("s-d", "ana", "analyst", at), 3, at)
+		ended, err := s.Create(t.Context(), newRecord("s-d", "ana", "analyst", at), 3, at, time.Hour)
 		if err != nil {
 			t.Fatalf("Create(s-d): %v", err)
 		}
@@ -137,11 +137,11 @@ func testCreate(t *testing.T, newStore func(t *testing.T) store.Store) {
 		s := newStore(t)
 		now := baseTime()
 		first := newRecord("s-1", "ana", "analyst", now)
-		if _, err := s.Create(t.Context(), first, 1, now); err != nil {
+		if _, err := s.Create(t.Context(), first, 1, now, time.Hour); err != nil {
 			t.Fatalf("Create(s-1): %v", err)
 		}
 		at := now.Add(time.Second)
-		ended, err := s.Create(t.Context(), newRecord("s-2", "ana", "analyst", at), 1, at)
+		ended, err := s.Create(t.Context(), newRecord("s-2", "ana", "analyst", at), 1, at, time.Hour)
 		if err != nil {
 			t.Fatalf("Create(s-2): %v", err)
 		}
@@ -173,7 +173,7 @@ func testCreate(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		wantOrder(t, s, store.Query{Filter: store.Filter{User: "ana"}}, at, []string{"s-live"})
 
-		ended, err := s.Create(t.Context(), newRecord("s-new", "ana", "analyst", at), 3, at)
+		ended, err := s.Create(t.Context(), newRecord("s-new", "ana", "analyst", at), 3, at, time.Hour)
 		if err != nil {
 			t.Fatalf("Create(s-new): %v", err)
 		}
@@ -212,12 +212,12 @@ func testCreate(t *testing.T, newStore func(t *testing.T) store.Store) {
 		mustCreate(t, s, NewRecord("s-old", "ana", "analyst", now, 30*time.Minute, 5*time.Minute, lifetime), now)
 		for i, sid := range []string{"s-1", "s-2", "s-3"} {
 			at := now.Add(time.Duration(i+1) * time.Minute)
-			if _, err := s.Create(t.Context(), newRecord(sid, "ana", "analyst", at), 4, at); err != nil {
+			if _, err := s.Create(t.Context(), newRecord(sid, "ana", "analyst", at), 4, at, time.Hour); err != nil {
 				t.Fatalf("Create(%s): %v", sid, err)
 			}
 		}
 		at := now.Add(10 * time.Minute)
-		ended, err := s.Create(t.Context(), newRecord("s-4", "ana", "analyst", at), 3, at)
+		ended, err := s.Create(t.Context(), newRecord("s-4", "ana", "analyst", at), 3, at, time.Hour)
 		if err != nil {
 			t.Fatalf("Create(s-4): %v", err)
 		}
@@ -246,7 +246,7 @@ func testCreate(t *testing.T, newStore func(t *testing.T) store.Store) {
 			wg.Go(func() {
 				at := now.Add(time.Duration(i) * time.Millisecond)
 				rec := newRecord(fmt.Sprintf("s-%02d", i), "ana", "analyst", at)
-				ended, err := s.Create(t.Context(), rec, max, at)
+				ended, err := s.Create(t.Context(), rec, max, at, time.Hour)
 				mu.Lock()
 				defer mu.Unlock()
 				tombs = append(tombs, ended...)

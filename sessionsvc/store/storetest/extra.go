@@ -113,7 +113,7 @@ func testLifecycle(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		mustCommit(t, s, rec.SID, newHash, []byte("a"), nil, now.Add(timeout))
 		at := now.Add(time.Second)
-		ended, err := s.Create(t.Context(), newRecord("s-b", "ana", "analyst", at), 1, at)
+		ended, err := s.Create(t.Context(), newRecord("s-b", "ana", "analyst", at), 1, at, time.Hour)
 		if err != nil {
 			t.Fatalf("Create(s-b): %v", err)
 		}
@@ -135,7 +135,7 @@ func testLifecycle(t *testing.T, newStore func(t *testing.T) store.Store) {
 		mustCreate(t, s, old, now)
 		mustCommit(t, s, old.SID, old.TokenHash, []byte("final"), nil, now.Add(timeout))
 		at := old.Deadline().Add(time.Second)
-		ended, err := s.Create(t.Context(), newRecord("s-new", "ana", "analyst", at), 3, at)
+		ended, err := s.Create(t.Context(), newRecord("s-new", "ana", "analyst", at), 3, at, time.Hour)
 		if err != nil {
 			t.Fatalf("Create: %v", err)
 		}
@@ -228,7 +228,7 @@ func testLifecycle(t *testing.T, newStore func(t *testing.T) store.Store) {
 		for i := range 12 {
 			wg.Go(func() {
 				at := now.Add(time.Duration(i) * time.Millisecond)
-				if _, err := s.Create(t.Context(), newRecord(fmt.Sprintf("s-%02d", i), "ana", "analyst", at), 3, at); err != nil {
+				if _, err := s.Create(t.Context(), newRecord(fmt.Sprintf("s-%02d", i), "ana", "analyst", at), 3, at, time.Hour); err != nil {
 					t.Errorf("Create: %v", err)
 				}
 			})

@@ -91,7 +91,7 @@ func (m *mem) Commit(h string, b []byte, e time.Time) error {
 }
 func (m *mem) Delete(h string) error { return m.DeleteCtx(context.Background(), h) }
 
-func (m *mem) Create(_ context.Context, rec store.Record, max int, now time.Time) ([]store.Tombstone, error) {
+func (m *mem) Create(_ context.Context, rec store.Record, max int, now time.Time, keep time.Duration) ([]store.Tombstone, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var ended []store.Tombstone
@@ -101,7 +101,7 @@ func (m *mem) Create(_ context.Context, rec store.Record, max int, now time.Time
 			continue
 		}
 		if reason := r.DueReason(now); reason != "" {
-			ended = append(ended, m.end(r.SID, store.Tombstone{SID: r.SID, Reason: reason, Actor: "system", At: now}, 0))
+			ended = append(ended, m.end(r.SID, store.Tombstone{SID: r.SID, Reason: reason, Actor: "system", At: now}, keep))
 			continue
 		}
 		live = append(live, r)
@@ -110,7 +110,7 @@ func (m *mem) Create(_ context.Context, rec store.Record, max int, now time.Time
 		return cmp.Or(a.LastActivity.Compare(b.LastActivity), a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.SID, b.SID))
 	})
 	for len(live) >= max {
-		ended = append(ended, m.end(live[0].SID, store.Tombstone{SID: live[0].SID, Reason: store.ReasonEvicted, Actor: "system", At: now}, 0))
+		ended = append(ended, m.end(live[0].SID, store.Tombstone{SID: live[0].SID, Reason: store.ReasonEvicted, Actor: "system", At: now}, keep))
 		live = live[1:]
 	}
 	m.recs[rec.SID] = rec

@@ -112,7 +112,7 @@ func newRecord(sid, user, role string, now time.Time) store.Record {
 // error or if anything was ended.
 func mustCreate(t *testing.T, s store.Store, rec store.Record, now time.Time) {
 	t.Helper()
-	ended, err := s.Create(t.Context(), rec, 100, now)
+	ended, err := s.Create(t.Context(), rec, 100, now, time.Hour)
 	if err != nil {
 		t.Fatalf("Create(%s): %v", rec.SID, err)
 	}
