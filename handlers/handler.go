@@ -72,7 +72,7 @@ func New(d Deps) *Handler {
 
 // layout fills the layout props for the request's session.
 func (h *Handler) layout(c echo.Context, title string) views.LayoutProps {
-	p := views.LayoutProps{Title: title, Assets: h.assets}
+	p := views.LayoutProps{Title: title, Assets: h.assets, Now: h.now()}
 	if cur, ok := h.sessions.Current(c.Request().Context()); ok {
 		p.User = &views.User{Name: cur.User, Role: cur.Role}
 		p.CSRFToken = cur.CSRFToken

@@ -115,8 +115,11 @@ func unixMilli(t time.Time) string {
 // serverNow is the server's clock when the page is rendered; app.js compares
 // it with the browser's clock so that a skewed browser clock does not move the
 // session-expiry warning.
-func serverNow() string {
-	return unixMilli(time.Now())
+func serverNow(now time.Time) string {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return unixMilli(now)
 }
 
 // themeAttr returns the data-theme value to render, or "" to follow the
