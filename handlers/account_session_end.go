@@ -12,7 +12,7 @@ import (
 // accountSessionEnd signs out one other session of the signed-in user.
 func (h *Handler) accountSessionEnd(c echo.Context) error {
 	sid := c.Param("sid")
-	if !validSID(sid) {
+	if !sessionsvc.ValidSID(sid) {
 		return h.renderError(c, http.StatusBadRequest, "Bad request", "That is not a session id.")
 	}
 	err := h.sessions.EndOwn(c.Request().Context(), sid)
@@ -25,18 +25,4 @@ func (h *Handler) accountSessionEnd(c echo.Context) error {
 		return err
 	}
 	return redirect(c, "/account/sessions?ended=1")
-}
-
-// validSID accepts the shape of a sid: 1 to 64 base64url characters.
-func validSID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

@@ -107,12 +107,15 @@ func IsBackground(r *http.Request) bool {
 }
 
 // validToken is the shape of an scs token: 32 random bytes, base64url, 43 chars.
-func validToken(t string) bool {
-	if len(t) != 43 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
+func validToken(t string) bool { return len(t) == 43 && base64URL(t) }
+
+// ValidSID reports whether s has the shape of a sid: 1 to 64 base64url
+// characters. Handlers check it before a sid reaches the store.
+func ValidSID(s string) bool { return len(s) > 0 && len(s) <= 64 && base64URL(s) }
+
+func base64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return false
 		}
