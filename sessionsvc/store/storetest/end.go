@@ -47,12 +47,13 @@ func wantNoTombstone(t *testing.T, s store.Store, hash string) {
 	}
 }
 
-// mustEnded returns up to limit sessions of the ended holding area.
-func mustEnded(t *testing.T, s store.Store, limit int) []store.EndedSession {
+// mustEnded returns up to limit sessions of the ended holding area that are
+// ready for cleanup at now.
+func mustEnded(t *testing.T, s store.Store, now time.Time, limit int) []store.EndedSession {
 	t.Helper()
-	ended, err := s.Ended(t.Context(), limit)
+	ended, err := s.Ended(t.Context(), now, limit)
 	if err != nil {
-		t.Fatalf("Ended(%d): %v", limit, err)
+		t.Fatalf("Ended(%s, %d): %v", fmtTime(now), limit, err)
 	}
 	return ended
 }
@@ -130,7 +131,7 @@ func testEnd(t *testing.T, newStore func(t *testing.T) store.Store) {
 		want := tomb
 		want.TokenHash, want.User = a.TokenHash, a.User
 		checkTombstone(t, "Tombstone after a second End", mustTombstone(t, s, a.TokenHash), want)
-		if got := mustEnded(t, s, 10); len(got) != 1 {
+		if got := mustEnded(t, s, now.Add(keep), 10); len(got) != 1 {
 			t.Errorf("Ended after two Ends: got %d sessions, want 1", len(got))
 		}
 
@@ -138,7 +139,7 @@ func testEnd(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err != nil || ok {
 			t.Errorf("End of an unknown session: got (%v, %v), want (false, nil)", ok, err)
 		}
-		if got := mustEnded(t, s, 10); len(got) != 1 {
+		if got := mustEnded(t, s, now.Add(keep), 10); len(got) != 1 {
 			t.Errorf("Ended after End of an unknown session: got %d sessions, want 1", len(got))
 		}
 	})
@@ -181,7 +182,7 @@ func testEnd(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("EndedHoldingArea", func(t *testing.T) {
 		s := newStore(t)
 		now := baseTime()
-		if got := mustEnded(t, s, 10); len(got) != 0 {
+		if got := mustEnded(t, s, now, 10); len(got) != 0 {
 			t.Fatalf("Ended of an empty store: got %v, want none", endedSIDs(got))
 		}
 		// Names deliberately out of end order, so that no sid order can pass for end order.
@@ -213,7 +214,9 @@ func testEnd(t *testing.T, newStore func(t *testing.T) store.Store) {
 			tombs[sid] = tomb
 		}
 
-		ended := mustEnded(t, s, 10)
+		// Once every recovery window has closed, all three are ready for cleanup.
+		ready := t1.Add(3*time.Second + keep)
+		ended := mustEnded(t, s, ready, 10)
 		if got := endedSIDs(ended); !slices.Equal(got, order) {
 			t.Fatalf("Ended(10): got %v, want %v (oldest end first)", got, order)
 		}
@@ -225,7 +228,7 @@ func testEnd(t *testing.T, newStore func(t *testing.T) store.Store) {
 				t.Errorf("Ended blob of %s: got %q, want %q", sid, e.Blob, blobs[sid])
 			}
 		}
-		if got := endedSIDs(mustEnded(t, s, 2)); !slices.Equal(got, order[:2]) {
+		if got := endedSIDs(mustEnded(t, s, ready, 2)); !slices.Equal(got, order[:2]) {
 			t.Errorf("Ended(2): got %v, want %v", got, order[:2])
 		}
 
@@ -236,7 +239,7 @@ func testEnd(t *testing.T, newStore func(t *testing.T) store.Store) {
 				t.Fatalf("Archive #%d: %v", i+1, err)
 			}
 		}
-		if got := endedSIDs(mustEnded(t, s, 10)); !slices.Equal(got, order[1:]) {
+		if got := endedSIDs(mustEnded(t, s, ready, 10)); !slices.Equal(got, order[1:]) {
 			t.Errorf("Ended after Archive(s-c): got %v, want %v", got, order[1:])
 		}
 		arch, found, err := s.Archived(t.Context(), "s-c")
@@ -261,7 +264,7 @@ func testEnd(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err := s.Purge(t.Context(), "s-unknown"); err != nil {
 			t.Fatalf("Purge of an unknown sid: %v", err)
 		}
-		if got := endedSIDs(mustEnded(t, s, 10)); !slices.Equal(got, []string{"s-b"}) {
+		if got := endedSIDs(mustEnded(t, s, ready, 10)); !slices.Equal(got, []string{"s-b"}) {
 			t.Errorf("Ended after Purge(s-a): got %v, want [s-b]", got)
 		}
 		for _, sid := range []string{"s-a", "s-b", "s-unknown"} {
@@ -305,7 +308,7 @@ func testEnd(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if got := mustTombstone(t, s, recs["s-d"].TokenHash); got.Reason != store.ReasonLogout {
 			t.Errorf("Tombstone of s-d: reason %q, want %q", got.Reason, store.ReasonLogout)
 		}
-		if got := endedSIDs(mustEnded(t, s, 10)); len(got) != 3 {
+		if got := endedSIDs(mustEnded(t, s, at.Add(keep), 10)); len(got) != 3 {
 			t.Errorf("Ended: got %v, want s-d, s-a and s-b", got)
 		}
 		n, err = s.EndMany(t.Context(), nil, tomb, keep)

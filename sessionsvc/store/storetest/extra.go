@@ -53,7 +53,7 @@ func testEdges(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("FindCtx of a 256 KiB random blob: found %v, err %v, equal %v; want it back intact", found, err, bytes.Equal(got, blob))
 		}
 		mustEnd(t, s, rec.SID, store.Tombstone{SID: rec.SID, Reason: store.ReasonLogout, Actor: "ana", At: now})
-		ended := mustEnded(t, s, 1)
+		ended := mustEnded(t, s, now, 1)
 		if len(ended) != 1 || !bytes.Equal(ended[0].Blob, blob) {
 			t.Errorf("Ended blob of a 256 KiB session: not the final blob")
 		}
@@ -143,7 +143,7 @@ func testLifecycle(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("Create: ended %+v, want s-old idle", ended)
 		}
 		wantNoBlob(t, s, old.TokenHash)
-		e := mustEnded(t, s, 10)
+		e := mustEnded(t, s, at.Add(keep), 10)
 		if len(e) != 1 || e[0].Record.SID != old.SID || e[0].Tombstone.Reason != store.ReasonIdle || !bytes.Equal(e[0].Blob, []byte("final")) {
 			t.Fatalf("Ended after Create ended a due session: got %v, want s-old with its final blob", endedSIDs(e))
 		}
@@ -181,7 +181,7 @@ func testLifecycle(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if got := mustTombstone(t, s, recs[1].TokenHash); got.Reason != store.ReasonExpired {
 			t.Errorf("Tombstone of s-exp: reason %q, want expired", got.Reason)
 		}
-		if got := endedSIDs(mustEnded(t, s, 10)); !slices.Equal(got, []string{"s-exp", "s-idle"}) {
+		if got := endedSIDs(mustEnded(t, s, at.Add(keep), 10)); !slices.Equal(got, []string{"s-exp", "s-idle"}) {
 			t.Errorf("Ended: got %v, want [s-exp s-idle]", got)
 		}
 	})
@@ -249,7 +249,7 @@ func testLifecycle(t *testing.T, newStore func(t *testing.T) store.Store) {
 		for _, rec := range recs {
 			mustGet(t, s, rec.SID, at)
 		}
-		ended := mustEnded(t, s, 100)
+		ended := mustEnded(t, s, at.Add(keep), 100)
 		if len(ended)+total != 12 {
 			t.Errorf("live %d + ended %d, want 12", total, len(ended))
 		}

@@ -30,14 +30,37 @@ type memFail struct {
 	exp  time.Time
 }
 
+// memEnded is one entry of the ended holding area with its recovery point.
+type memEnded struct {
+	store.EndedSession
+	readyAt time.Time            // when cleanup may take it
+	point   *store.RecoveryPoint // nil for a logout
+	claimed bool
+}
+
+// memState is one session's state and snapshots.
+type memState struct {
+	doc   store.StateDoc
+	snaps map[string][]store.Snapshot // newest first
+}
+
+type memLink struct {
+	sid, user string
+	expires   time.Time
+	used      bool
+}
+
 // mem is a reference store: one mutex around maps, every query a full scan.
 type mem struct {
 	mu       sync.Mutex
 	blobs    map[string][]byte
 	recs     map[string]store.Record
 	tombs    map[string]store.Tombstone
-	ended    []store.EndedSession
+	ended    []*memEnded // in end order
 	archived map[string]store.Archived
+	states   map[string]*memState
+	links    map[string]*memLink
+	prefs    map[string][]byte
 	fails    map[string]memFail
 	leases   map[string]memLease
 }
@@ -45,7 +68,8 @@ type mem struct {
 func newMem() *mem {
 	return &mem{
 		blobs: map[string][]byte{}, recs: map[string]store.Record{}, tombs: map[string]store.Tombstone{},
-		archived: map[string]store.Archived{}, fails: map[string]memFail{}, leases: map[string]memLease{},
+		archived: map[string]store.Archived{}, states: map[string]*memState{}, links: map[string]*memLink{},
+		prefs: map[string][]byte{}, fails: map[string]memFail{}, leases: map[string]memLease{},
 	}
 }
 
@@ -192,11 +216,16 @@ func (m *mem) Rekey(_ context.Context, sid, oldHash, newHash, role string, now t
 	return nil
 }
 
-func (m *mem) end(sid string, t store.Tombstone, _ time.Duration) store.Tombstone {
+func (m *mem) end(sid string, t store.Tombstone, keep time.Duration) store.Tombstone {
 	r := m.recs[sid]
 	t.SID, t.TokenHash, t.User = sid, r.TokenHash, r.User
 	m.tombs[r.TokenHash] = t
-	m.ended = append(m.ended, store.EndedSession{Record: r, Blob: m.blobs[r.TokenHash], Tombstone: t})
+	e := &memEnded{EndedSession: store.EndedSession{Record: r, Blob: m.blobs[r.TokenHash], Tombstone: t}, readyAt: t.At}
+	if t.Reason != store.ReasonLogout {
+		e.readyAt = t.At.Add(keep)
+		e.point = &store.RecoveryPoint{SID: sid, User: r.User, Reason: t.Reason, EndedAt: t.At, ExpiresAt: t.At.Add(keep), Record: r}
+	}
+	m.ended = append(m.ended, e)
 	delete(m.blobs, r.TokenHash)
 	delete(m.recs, sid)
 	return t
@@ -257,24 +286,43 @@ func (m *mem) Due(_ context.Context, now time.Time, limit int) ([]store.Record, 
 	return due[:min(limit, len(due))], nil
 }
 
-func (m *mem) Ended(_ context.Context, limit int) ([]store.EndedSession, error) {
+func (m *mem) Ended(_ context.Context, now time.Time, limit int) ([]store.EndedSession, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return slices.Clone(m.ended[:min(limit, len(m.ended))]), nil
+	var out []store.EndedSession
+	for _, e := range m.ended {
+		if len(out) == limit {
+			break
+		}
+		if e.claimed || !now.Before(e.readyAt) {
+			x := e.EndedSession
+			x.State = m.stateOf(x.Record.SID)
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// drop removes sid's ended entry, state and snapshots (and so its recovery point).
+func (m *mem) drop(sid string) {
+	m.ended = slices.DeleteFunc(m.ended, func(x *memEnded) bool { return x.Record.SID == sid })
+	delete(m.states, sid)
 }
 
 func (m *mem) Archive(_ context.Context, e store.EndedSession, now time.Time, _ time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	e.State = cloneDoc(e.State)
+	e.Files = slices.Clone(e.Files)
 	m.archived[e.Record.SID] = store.Archived{EndedSession: e, ArchivedAt: now}
-	m.ended = slices.DeleteFunc(m.ended, func(x store.EndedSession) bool { return x.Record.SID == e.Record.SID })
+	m.drop(e.Record.SID)
 	return nil
 }
 
 func (m *mem) Purge(_ context.Context, sid string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.ended = slices.DeleteFunc(m.ended, func(x store.EndedSession) bool { return x.Record.SID == sid })
+	m.drop(sid)
 	return nil
 }
 
@@ -282,7 +330,197 @@ func (m *mem) Archived(_ context.Context, sid string) (store.Archived, bool, err
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	a, ok := m.archived[sid]
+	a.State = cloneDoc(a.State)
 	return a, ok, nil
+}
+
+func (m *mem) SetProcessing(_ context.Context, sid, status string, progress int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.recs[sid]
+	if !ok {
+		return store.ErrSessionGone
+	}
+	r.Processing, r.Progress = status, progress
+	m.recs[sid] = r
+	return nil
+}
+
+func cloneValues(v map[string][]byte) map[string][]byte {
+	out := make(map[string][]byte, len(v))
+	for k, b := range v {
+		out[k] = slices.Clone(b)
+	}
+	return out
+}
+
+func cloneDoc(d store.StateDoc) store.StateDoc {
+	if d.Categories == nil {
+		return d
+	}
+	cats := make(map[string]store.CategoryDoc, len(d.Categories))
+	for c, cd := range d.Categories {
+		cats[c] = store.CategoryDoc{Values: cloneValues(cd.Values), Version: cd.Version}
+	}
+	d.Categories = cats
+	return d
+}
+
+// stateOf returns a copy of sid's state, empty if it has none.
+func (m *mem) stateOf(sid string) store.StateDoc {
+	if st, ok := m.states[sid]; ok {
+		return cloneDoc(st.doc)
+	}
+	return store.StateDoc{}
+}
+
+func (m *mem) endedEntry(sid string) *memEnded {
+	for _, e := range m.ended {
+		if e.Record.SID == sid {
+			return e
+		}
+	}
+	return nil
+}
+
+func (m *mem) GetState(_ context.Context, sid string) (store.StateDoc, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.recs[sid]; !ok && m.endedEntry(sid) == nil {
+		return store.StateDoc{}, false, nil
+	}
+	return m.stateOf(sid), true, nil
+}
+
+func (m *mem) UpdateState(_ context.Context, sid string, u store.StateUpdate) (store.StateVersions, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.recs[sid]
+	if !ok || !live(r, u.Now) {
+		return store.StateVersions{}, store.ErrSessionGone
+	}
+	st, ok := m.states[sid]
+	if !ok {
+		st = &memState{doc: store.StateDoc{Categories: map[string]store.CategoryDoc{}}, snaps: map[string][]store.Snapshot{}}
+	}
+	old := st.doc.Categories[u.Category]
+	if u.Expect != -1 && u.Expect != old.Version {
+		return store.StateVersions{}, store.ErrVersionConflict
+	}
+	size := func(v map[string][]byte) (n int64) {
+		for k, b := range v {
+			n += int64(len(k) + len(b))
+		}
+		return n
+	}
+	vals := cloneValues(old.Values)
+	if u.Replace {
+		vals = map[string][]byte{}
+	}
+	for _, k := range u.Delete {
+		delete(vals, k)
+	}
+	for k, b := range u.Set {
+		vals[k] = slices.Clone(b)
+	}
+	bytes := st.doc.Bytes - size(old.Values) + size(vals)
+	if u.Limit > 0 && bytes > u.Limit {
+		return store.StateVersions{}, store.ErrStateTooLarge
+	}
+	if u.Snapshots > 0 && old.Version > 0 {
+		snap := store.Snapshot{Version: old.Version, At: u.Now, Values: cloneValues(old.Values)}
+		list := append([]store.Snapshot{snap}, st.snaps[u.Category]...)
+		st.snaps[u.Category] = list[:min(len(list), u.Snapshots)]
+	}
+	st.doc.Categories[u.Category] = store.CategoryDoc{Values: vals, Version: old.Version + 1}
+	st.doc.Version++
+	st.doc.LastModified = u.Now
+	st.doc.Bytes = bytes
+	m.states[sid] = st
+	r.StateVersion = st.doc.Version
+	m.recs[sid] = r
+	return store.StateVersions{Category: old.Version + 1, State: st.doc.Version, LastModified: u.Now}, nil
+}
+
+func (m *mem) Snapshots(_ context.Context, sid, category string) ([]store.Snapshot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.states[sid]
+	if !ok {
+		return nil, nil
+	}
+	var out []store.Snapshot
+	for _, s := range st.snaps[category] {
+		s.Values = cloneValues(s.Values)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (m *mem) RecoveryPoints(_ context.Context, user string, now time.Time) ([]store.RecoveryPoint, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.RecoveryPoint
+	for _, e := range m.ended {
+		if p := e.point; p != nil && p.User == user && !e.claimed && now.Before(p.ExpiresAt) {
+			out = append(out, *p)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b store.RecoveryPoint) int { return b.EndedAt.Compare(a.EndedAt) })
+	return out, nil
+}
+
+func (m *mem) ClaimRecovery(_ context.Context, sid, user string, now time.Time) (store.RecoveryPoint, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.endedEntry(sid)
+	if e == nil || e.point == nil || e.point.User != user || e.claimed || !now.Before(e.point.ExpiresAt) {
+		return store.RecoveryPoint{}, false, nil
+	}
+	e.claimed = true
+	return *e.point, true, nil
+}
+
+func (m *mem) SaveRecoveryLink(_ context.Context, h, sid, user string, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.links[h] = &memLink{sid: sid, user: user, expires: expires}
+	return nil
+}
+
+func (m *mem) RecoveryLink(_ context.Context, h string, now time.Time) (string, string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.links[h]
+	if !ok || l.used || !now.Before(l.expires) {
+		return "", "", false, nil
+	}
+	return l.sid, l.user, true, nil
+}
+
+func (m *mem) UseRecoveryLink(_ context.Context, h string, now time.Time) (string, string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.links[h]
+	if !ok || l.used || !now.Before(l.expires) {
+		return "", "", false, nil
+	}
+	l.used = true
+	return l.sid, l.user, true, nil
+}
+
+func (m *mem) SaveUserPrefs(_ context.Context, user string, b []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.prefs[user] = slices.Clone(b)
+	return nil
+}
+
+func (m *mem) UserPrefs(_ context.Context, user string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.prefs[user]
+	return slices.Clone(b), ok, nil
 }
 
 func (m *mem) Fail(_ context.Context, key string, now time.Time, window time.Duration) (int, error) {
