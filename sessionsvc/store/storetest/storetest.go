@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrency", testConcurrency},
 		{"Edges", testEdges},
 		{"Lifecycle", testLifecycle},
+		{"State", testState},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, newStore) })
