@@ -141,6 +141,8 @@ const (
 	fieldNote       = "_note"
 	fieldAt         = "_at"
 	fieldArchivedAt = "_archived"
+	fieldState      = "_state" // archive only: final state as JSON
+	fieldFiles      = "_files" // archive only: file list as JSON
 )
 
 // Tombstone fields in the order the scripts return them (Create).

@@ -338,18 +338,24 @@ func TestIndexesEmptyAfterEnd(t *testing.T) {
 	if err != nil || n != len(sids) {
 		t.Fatalf("EndMany = %d, %v; want %d", n, err, len(sids))
 	}
-	// Only the holding area and tombstones remain: every index is gone.
+	// Only the holding area, tombstones and recovery points remain: every
+	// index is gone.
 	keys, err := redigo.Strings(srv.Do("KEYS", s.prefix+"*"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
 		rest := strings.TrimPrefix(k, s.prefix)
-		if !strings.HasPrefix(rest, "t:") && !strings.HasPrefix(rest, "e:") && rest != "ended" && rest != "roles" {
+		if !strings.HasPrefix(rest, "t:") && !strings.HasPrefix(rest, "e:") && !strings.HasPrefix(rest, "rp:") &&
+			rest != "ended" && rest != "roles" {
 			t.Errorf("key %s left after ending every session", k)
 		}
 	}
-	ended, err := s.Ended(t.Context(), 2000)
+	// They are ready for cleanup once their recovery window has closed.
+	if ended, err := s.Ended(t.Context(), now, 2000); err != nil || len(ended) != 0 {
+		t.Fatalf("Ended inside the recovery window = %d, %v; want 0", len(ended), err)
+	}
+	ended, err := s.Ended(t.Context(), now.Add(time.Hour), 2000)
 	if err != nil || len(ended) != len(sids) {
 		t.Fatalf("Ended = %d, %v; want %d", len(ended), err, len(sids))
 	}

@@ -354,18 +354,25 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]store.Reco
 	return recs, nil
 }
 
-// Ended reads the ended holding area, oldest end first.
-func (s *Store) Ended(ctx context.Context, limit int) ([]store.EndedSession, error) {
+// Ended reads the ended index up to now (it is scored by the time each
+// session is ready for cleanup: its end for a logout, the end of its
+// recovery window otherwise, its claim time once recovered), with each
+// session's final state, in one script.
+func (s *Store) Ended(ctx context.Context, now time.Time, limit int) ([]store.EndedSession, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	reply, err := redigo.Values(s.run(ctx, scriptEnded, limit))
+	reply, err := redigo.Values(s.run(ctx, scriptEnded, millis(now), limit))
 	if err != nil {
 		return nil, fmt.Errorf("redis: ended: %w", err)
 	}
 	out := make([]store.EndedSession, 0, len(reply))
 	for _, v := range reply {
-		m, err := flatMap(v)
+		parts, err := redigo.Values(v, nil)
+		if err != nil || len(parts) != 2+len(store.Categories) {
+			return nil, fmt.Errorf("redis: ended: malformed entry reply")
+		}
+		m, err := flatMap(parts[0])
 		if err != nil {
 			return nil, fmt.Errorf("redis: ended: %w", err)
 		}
@@ -373,13 +380,17 @@ func (s *Store) Ended(ctx context.Context, limit int) ([]store.EndedSession, err
 		if err != nil {
 			return nil, fmt.Errorf("redis: ended: %w", err)
 		}
+		if e.State, _, err = decodeState(parts[1:]); err != nil {
+			return nil, fmt.Errorf("redis: ended: state of %s: %w", e.Record.SID, err)
+		}
 		out = append(out, e)
 	}
 	return out, nil
 }
 
-// Archive stores e under the archive for retention and drops it from the
-// ended holding area in one script.
+// Archive stores e, with its State and Files as JSON fields, under the
+// archive for retention, and drops the ended entry, the session's state,
+// snapshots and recovery point, in one script.
 func (s *Store) Archive(ctx context.Context, e store.EndedSession, now time.Time, retention time.Duration) error {
 	sid := e.Record.SID
 	if sid == "" {
@@ -393,16 +404,29 @@ func (s *Store) Archive(ctx context.Context, e store.EndedSession, now time.Time
 	if ms <= 0 {
 		ms = 1
 	}
-	args := []any{sid, millis(e.Tombstone.At), ms, millis(now.Add(-retention))}
+	user := e.Record.User
+	if user == "" {
+		user = e.Tombstone.User
+	}
+	st, err := encodeStateJSON(e.State)
+	if err != nil {
+		return fmt.Errorf("redis: archive %s: state: %w", sid, err)
+	}
+	files, err := json.Marshal(e.Files)
+	if err != nil {
+		return fmt.Errorf("redis: archive %s: files: %w", sid, err)
+	}
+	args := []any{sid, millis(e.Tombstone.At), ms, millis(now.Add(-retention)), user}
 	args = append(args, encodeEnded(e)...)
-	args = append(args, fieldArchivedAt, millis(now))
+	args = append(args, fieldArchivedAt, millis(now), fieldState, st, fieldFiles, files)
 	if _, err := s.run(ctx, scriptArchive, args...); err != nil {
 		return fmt.Errorf("redis: archive %s: %w", sid, err)
 	}
 	return nil
 }
 
-// Purge drops sid from the ended holding area.
+// Purge drops sid's ended entry, state, snapshots and recovery point in one
+// script.
 func (s *Store) Purge(ctx context.Context, sid string) error {
 	if _, err := s.run(ctx, scriptPurge, sid); err != nil {
 		return fmt.Errorf("redis: purge %s: %w", sid, err)
@@ -426,6 +450,16 @@ func (s *Store) Archived(ctx context.Context, sid string) (store.Archived, bool,
 	at, err := parseMillis(m[fieldArchivedAt])
 	if err != nil {
 		return store.Archived{}, false, fmt.Errorf("redis: archived %s: time: %w", sid, err)
+	}
+	if st, ok := m[fieldState]; ok {
+		if e.State, err = decodeStateJSON([]byte(st)); err != nil {
+			return store.Archived{}, false, fmt.Errorf("redis: archived %s: state: %w", sid, err)
+		}
+	}
+	if f, ok := m[fieldFiles]; ok {
+		if err := json.Unmarshal([]byte(f), &e.Files); err != nil {
+			return store.Archived{}, false, fmt.Errorf("redis: archived %s: files: %w", sid, err)
+		}
 	}
 	return store.Archived{EndedSession: e, ArchivedAt: at}, true, nil
 }

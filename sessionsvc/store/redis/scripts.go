@@ -2,6 +2,8 @@ package redis
 
 import (
 	redigo "github.com/gomodule/redigo/redis"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
 
 // The Lua scripts below are the store's atomic operations. Every script takes
@@ -38,6 +40,40 @@ local function deadline(exp, idle, life)
   return math.min(tonumber(exp), tonumber(idle), tonumber(life))
 end
 
+-- State keys: one hash per category, one snapshot list per category and the
+-- meta hash (category versions, state version, last modified, bytes).
+local CATS = ` + luaStringList(store.Categories) + `
+local function stkey(sid, cat) return P .. 'st:' .. sid .. ':' .. cat end
+local function sskey(sid, cat) return P .. 'ss:' .. sid .. ':' .. cat end
+local function smkey(sid) return P .. 'sm:' .. sid end
+local function state_keys(sid)
+  local ks = {smkey(sid)}
+  for _, c in ipairs(CATS) do
+    ks[#ks + 1] = stkey(sid, c)
+    ks[#ks + 1] = sskey(sid, c)
+  end
+  return ks
+end
+-- expire_state applies how (PEXPIRE or PEXPIREAT) with ms to every state key
+-- of sid; missing keys make it a no-op for them.
+local function expire_state(sid, how, ms)
+  for _, k in ipairs(state_keys(sid)) do redis.call(how, k, ms) end
+end
+-- read_state returns the meta hash and each category hash (HGETALL replies,
+-- in CATS order) of sid.
+local function read_state(sid)
+  local out = {redis.call('HGETALL', smkey(sid))}
+  for _, c in ipairs(CATS) do out[#out + 1] = redis.call('HGETALL', stkey(sid, c)) end
+  return out
+end
+-- drop_ended removes an ended session's entry, state, snapshots and recovery
+-- point. user may be false when the entry is already gone.
+local function drop_ended(sid, user)
+  redis.call('DEL', P .. 'e:' .. sid, unpack(state_keys(sid)))
+  redis.call('ZREM', P .. 'ended', sid)
+  if user then redis.call('ZREM', P .. 'rp:' .. user, sid) end
+end
+
 -- index puts sid into every index it belongs to.
 local function index(sid, role, user, act, cre, dl)
   redis.call('ZADD', ix('act'), act, sid)
@@ -65,14 +101,26 @@ end
 
 -- end_one ends one session: it renames the record into the ended holding
 -- area (kept endedTTL ms) and adds the blob and how it ended, writes the
--- tombstone (kept keep ms) and deletes the blob. Index removals are collected
--- in acc and done by flush_ended for a whole batch, one ZREM per index. It
--- returns the tombstone fields, or false if there is no record.
+-- tombstone (kept keep ms) and deletes the blob. The session's state stays,
+-- its TTL moved to endedTTL like the ended entry's, since recovery and the
+-- archive read it. Unless the reason is logout, the session becomes a
+-- recovery point of its user until at+keep, and it is ready for cleanup
+-- then; a logout is ready at once. Index removals are collected in acc and
+-- done by flush_ended for a whole batch, one ZREM per index. It returns the
+-- tombstone fields, or false if there is no record.
 local function end_one(sid, reason, actor, note, at, keep, endedTTL, acc)
   local rk = rkey(sid)
-  local r = redis.call('HMGET', rk, 'th', 'user', 'role')
+  local r = redis.call('HMGET', rk, 'th', 'user', 'role', 'sv')
   if not r[1] then return false end
   local th, user, role = r[1], r[2], r[3]
+  if r[4] and r[4] ~= '0' then expire_state(sid, 'PEXPIRE', endedTTL) end
+  local ready = tonumber(at)
+  if reason ~= 'logout' and keep > 0 then
+    ready = ready + keep
+    local pk = P .. 'rp:' .. user
+    redis.call('ZADD', pk, n2s(ready), sid)
+    if redis.call('PTTL', pk) < endedTTL then redis.call('PEXPIRE', pk, endedTTL) end
+  end
   local ek = P .. 'e:' .. sid
   redis.call('RENAME', rk, ek)
   local bk = bkey(th)
@@ -91,14 +139,14 @@ local function end_one(sid, reason, actor, note, at, keep, endedTTL, acc)
   redis.call('ZREM', ukey(user), sid)
   acc.n = acc.n + 1
   acc.sids[acc.n] = sid
-  acc.ats[acc.n] = at
+  acc.ready[acc.n] = n2s(ready)
   local rs = acc.roles[role]
   if not rs then rs = {}; acc.roles[role] = rs end
   rs[#rs + 1] = sid
   return {sid, th, user, reason, actor, note, at}
 end
 
-local function new_acc() return {n = 0, sids = {}, ats = {}, roles = {}} end
+local function new_acc() return {n = 0, sids = {}, ready = {}, roles = {}} end
 
 -- zrem_all removes members from key, in slices small enough for unpack.
 local function zrem_all(key, members)
@@ -108,7 +156,8 @@ local function zrem_all(key, members)
 end
 
 -- flush_ended removes the sessions that end_one ended from the global and
--- role indexes and adds them to the ended index.
+-- role indexes and adds them to the ended index, scored by the time each is
+-- ready for cleanup.
 local function flush_ended(acc)
   if acc.n == 0 then return end
   zrem_all(ix('act'), acc.sids)
@@ -122,7 +171,7 @@ local function flush_ended(acc)
   for i = 1, acc.n, 500 do
     local z = {}
     for j = i, math.min(i + 499, acc.n) do
-      z[#z + 1] = acc.ats[j]
+      z[#z + 1] = acc.ready[j]
       z[#z + 1] = acc.sids[j]
     end
     redis.call('ZADD', P .. 'ended', unpack(z))
@@ -206,7 +255,7 @@ var scriptCommit = newScript(`
 local sid, th = ARGV[2], ARGV[3]
 local blobAtMin, grace, guard = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local rk = rkey(sid)
-local cur = redis.call('HMGET', rk, 'th', 'role', 'user', 'exp', 'idle', 'life', 'fip', 'fua')
+local cur = redis.call('HMGET', rk, 'th', 'role', 'user', 'exp', 'idle', 'life', 'fip', 'fua', 'sv')
 if not cur[1] or cur[1] ~= th then return 0 end
 local exp, idle, life = cur[4], cur[5], cur[6]
 if ARGV[8] == '1' then
@@ -223,7 +272,10 @@ if ARGV[8] == '1' then
   redis.call('ZADD', rix('act', role), act, sid)
   redis.call('ZADD', rix('dl', role), dl, sid)
   redis.call('ZADD', ukey(user), act, sid)
-  redis.call('PEXPIREAT', rk, n2s(math.max(tonumber(dl) + grace, guard)))
+  local at = n2s(math.max(tonumber(dl) + grace, guard))
+  redis.call('PEXPIREAT', rk, at)
+  -- State lives as long as its record.
+  if cur[9] and cur[9] ~= '0' then expire_state(sid, 'PEXPIREAT', at) end
 end
 local blobAt = math.max(blobAtMin, deadline(exp, idle, life) + grace)
 redis.call('SET', bkey(th), ARGV[4], 'PXAT', n2s(blobAt))
@@ -428,46 +480,57 @@ end
 return out
 `)
 
-// scriptEnded: ARGV P, limit. Returns up to limit ended entries (HGETALL
-// replies), oldest end first, dropping index entries whose entry is gone.
+// scriptEnded: ARGV P, now, limit. Returns up to limit ended entries ready
+// for cleanup at now (ended index score <= now), earliest first, each as
+// {HGETALL of the entry, then read_state}, dropping index entries whose
+// entry is gone.
 var scriptEnded = newScript(`
-local limit = tonumber(ARGV[2])
+local now, limit = ARGV[2], tonumber(ARGV[3])
 local zk = P .. 'ended'
 local out = {}
+local off = 0
 while #out < limit do
-  local ms = redis.call('ZRANGE', zk, #out, limit - 1)
+  local ms = redis.call('ZRANGE', zk, '-inf', now, 'BYSCORE', 'LIMIT', off, limit - #out)
   if #ms == 0 then break end
   local gone = 0
   for _, m in ipairs(ms) do
     local h = redis.call('HGETALL', P .. 'e:' .. m)
-    if #h > 0 then out[#out + 1] = h else redis.call('ZREM', zk, m); gone = gone + 1 end
+    if #h > 0 then
+      local e = read_state(m)
+      table.insert(e, 1, h)
+      out[#out + 1] = e
+    else
+      drop_ended(m, false)
+      gone = gone + 1
+    end
   end
-  if gone == 0 then break end
+  off = off + #ms - gone
 end
 return out
 `)
 
-// scriptArchive: ARGV P, sid, endAt, retentionMs, pruneBefore, then the
-// archive hash's field/value pairs.
+// scriptArchive: ARGV P, sid, endAt, retentionMs, pruneBefore, user, then
+// the archive hash's field/value pairs. It writes the archive and drops the
+// ended entry, state, snapshots and recovery point.
 var scriptArchive = newScript(`
 local sid = ARGV[2]
 local ak = P .. 'a:' .. sid
 redis.call('DEL', ak)
 local h = {}
-for i = 6, #ARGV do h[#h + 1] = ARGV[i] end
+for i = 7, #ARGV do h[#h + 1] = ARGV[i] end
 redis.call('HSET', ak, unpack(h))
 redis.call('PEXPIRE', ak, ARGV[4])
 redis.call('ZADD', P .. 'archived', ARGV[3], sid)
 redis.call('ZREMRANGEBYSCORE', P .. 'archived', '-inf', '(' .. ARGV[5])
-redis.call('DEL', P .. 'e:' .. sid)
-redis.call('ZREM', P .. 'ended', sid)
+local user = redis.call('HGET', P .. 'e:' .. sid, 'user') or ARGV[6]
+drop_ended(sid, user)
 return 1
 `)
 
-// scriptPurge: ARGV P, sid.
+// scriptPurge: ARGV P, sid. Drops what scriptArchive drops, archiving nothing.
 var scriptPurge = newScript(`
-redis.call('DEL', P .. 'e:' .. ARGV[2])
-redis.call('ZREM', P .. 'ended', ARGV[2])
+local sid = ARGV[2]
+drop_ended(sid, redis.call('HGET', P .. 'e:' .. sid, 'user'))
 return 1
 `)
 
