@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Edges", testEdges},
 		{"Lifecycle", testLifecycle},
 		{"State", testState},
+		{"Recovery", testRecovery},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, newStore) })
