@@ -207,7 +207,9 @@ const endChunk = 500
 // returns how many. For each it writes the tombstone under the record's token
 // hash (kept until t.At+keep), copies the final record, blob and tombstone
 // into the ended holding area, and deletes the blob and the record with its
-// index entries and counts. Unknown sids are skipped, so
+// index entries and counts. The state stays under the sid; unless the reason
+// is logout the ended entry is a recovery point until t.At+keep and ready
+// for cleanup only then, a logout is ready at once. Unknown sids are skipped, so
 // ending twice is a no-op. It also drops tombstones that expired by t.At, at
 // least as many as it may write, so that their number stays bounded: the
 // contract gives Tombstone no now, so tombstones are removed by the writes
@@ -255,8 +257,11 @@ DELETE FROM tombstones WHERE token_hash IN (
 	(token_hash, sid, username, reason, actor, note, at, expires_at)
 	SELECT token_hash, sid, username, `+p(1)+`, `+p(2)+`, `+p(3)+`, `+p(4)+`, `+p(5)+`
 	FROM sessions WHERE sid IN (`+in+`)`)
-		prep(&st.ended, `INSERT OR REPLACE INTO ended (`+recordCols+`, `+endedCols+`)
-	SELECT `+prefixCols("s.", recordCols)+`, b.data, s.sid, s.token_hash, s.username, `+p(1)+`, `+p(2)+`, `+p(3)+`, `+p(4)+`
+		logout := "'" + string(store.ReasonLogout) + "'"
+		prep(&st.ended, `INSERT OR REPLACE INTO ended (`+recordCols+`, `+endedCols+`, ready_at, recover_until)
+	SELECT `+prefixCols("s.", recordCols)+`, b.data, s.sid, s.token_hash, s.username, `+p(1)+`, `+p(2)+`, `+p(3)+`, `+p(4)+`,
+		CASE WHEN `+p(1)+` = `+logout+` THEN `+p(4)+` ELSE `+p(5)+` END,
+		CASE WHEN `+p(1)+` = `+logout+` THEN 0 ELSE `+p(5)+` END
 	FROM sessions s LEFT JOIN blobs b ON b.token_hash = s.token_hash WHERE s.sid IN (`+in+`)`)
 		prep(&st.blobs, `DELETE FROM blobs WHERE token_hash IN (SELECT token_hash FROM sessions WHERE sid IN (`+in+`))`)
 		prep(&st.counts, addCounts(`SELECT '', -count(*) FROM sessions WHERE sid IN (`+in+`)
@@ -292,7 +297,7 @@ DELETE FROM tombstones WHERE token_hash IN (
 		if _, err := st.tomb.ExecContext(ctx, args...); err != nil {
 			return 0, err
 		}
-		if _, err := st.ended.ExecContext(ctx, args[:n+4]...); err != nil {
+		if _, err := st.ended.ExecContext(ctx, args...); err != nil {
 			return 0, err
 		}
 		if _, err := st.blobs.ExecContext(ctx, args[:n]...); err != nil {
@@ -347,86 +352,6 @@ WHERE deadline <= ? ORDER BY deadline, sid LIMIT ?`, ms(now), limit)
 		return nil, fmt.Errorf("sqlite: due sessions: %w", err)
 	}
 	return recs, nil
-}
-
-// Ended returns up to limit sessions of the holding area, oldest end (then
-// sid) first.
-func (s *Store) Ended(ctx context.Context, limit int) ([]store.EndedSession, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	rows, err := s.read.QueryContext(ctx, "SELECT "+recordCols+", "+endedCols+` FROM ended INDEXED BY ended_at
-ORDER BY t_at, sid LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: ended sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []store.EndedSession
-	for rows.Next() {
-		var e endedScan
-		if err := rows.Scan(e.dest()...); err != nil {
-			return nil, fmt.Errorf("sqlite: ended sessions: %w", err)
-		}
-		out = append(out, e.ended())
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: ended sessions: %w", err)
-	}
-	return out, nil
-}
-
-// Archive stores e as archived until now+retention and removes it from the
-// holding area. Archiving again keeps the first archived copy. It also drops
-// a batch of archived sessions whose retention ended by now.
-func (s *Store) Archive(ctx context.Context, e store.EndedSession, now time.Time, retention time.Duration) error {
-	sid := cmp.Or(e.Record.SID, e.Tombstone.SID)
-	if sid == "" {
-		return fmt.Errorf("sqlite: archive: ended session without sid")
-	}
-	e.Record.SID = sid
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		args := append(endedArgs(e), ms(now), ms(now.Add(retention)))
-		if _, err := tx.ExecContext(ctx, "INSERT INTO archived ("+recordCols+", "+endedCols+`, archived_at, retain_until)
-VALUES (`+placeholders(1, len(args))+`) ON CONFLICT (sid) DO NOTHING`, args...); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM ended WHERE sid = ?", sid); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `
-DELETE FROM archived WHERE rowid IN (
-	SELECT rowid FROM archived INDEXED BY archived_retention WHERE retain_until <= ? LIMIT ?)`,
-			ms(now), pruneBatch)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite: archive session %s: %w", sid, err)
-	}
-	return nil
-}
-
-// Purge removes sid from the holding area.
-func (s *Store) Purge(ctx context.Context, sid string) error {
-	if _, err := s.write.ExecContext(ctx, "DELETE FROM ended WHERE sid = ?", sid); err != nil {
-		return fmt.Errorf("sqlite: purge session %s: %w", sid, err)
-	}
-	return nil
-}
-
-// Archived returns the archived session sid. Like Tombstone it has no now:
-// archived sessions past their retention are removed by later Archive calls.
-func (s *Store) Archived(ctx context.Context, sid string) (store.Archived, bool, error) {
-	var e endedScan
-	var archivedAt int64
-	err := s.read.QueryRowContext(ctx, "SELECT "+recordCols+", "+endedCols+", archived_at FROM archived WHERE sid = ?", sid).
-		Scan(append(e.dest(), &archivedAt)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Archived{}, false, nil
-	}
-	if err != nil {
-		return store.Archived{}, false, fmt.Errorf("sqlite: archived session %s: %w", sid, err)
-	}
-	return store.Archived{EndedSession: e.ended(), ArchivedAt: fromMS(archivedAt)}, true, nil
 }
 
 // querier is what queryRecords needs of a *sql.DB or *sql.Tx.

@@ -8,7 +8,7 @@ import (
 
 // schemaVersion is the PRAGMA user_version this code writes and understands.
 // Each entry of migrations takes the database from version i to i+1.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // recordCols are the columns of a store.Record, in the order scanRecord reads
 // them. The sessions, ended and archived tables all carry them.
@@ -132,6 +132,84 @@ CREATE TABLE leases (
 	holder TEXT    NOT NULL,
 	until  INTEGER NOT NULL
 ) WITHOUT ROWID;
+`,
+
+	// 1 -> 2: session state, snapshots, recovery points and links, user
+	// preferences (issue 3).
+	`
+-- One row per key of a category of a session's state. Values are opaque
+-- (the service seals them) and may be large, so this is a rowid table: a
+-- WITHOUT ROWID b-tree keeps whole rows in its interior pages and works
+-- best for rows under a twentieth of a page.
+CREATE TABLE state_values (
+	sid      TEXT NOT NULL,
+	category TEXT NOT NULL,
+	k        TEXT NOT NULL,
+	value    BLOB NOT NULL,
+	PRIMARY KEY (sid, category, k)
+);
+
+-- The version of each category that was ever written.
+CREATE TABLE state_categories (
+	sid      TEXT    NOT NULL,
+	category TEXT    NOT NULL,
+	version  INTEGER NOT NULL,
+	PRIMARY KEY (sid, category)
+) WITHOUT ROWID;
+
+-- Per session: state_version, last_modified (unix ms) and the exact byte
+-- count (sum of len(key)+len(value)) that UpdateState's limit checks, kept
+-- by each update from the sizes it replaces so no update sums the state.
+CREATE TABLE state_meta (
+	sid           TEXT    PRIMARY KEY,
+	version       INTEGER NOT NULL,
+	last_modified INTEGER NOT NULL,
+	bytes         INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- A category as it was before an update, its values in one blob
+-- (encodeValues): a snapshot is written and trimmed whole, never queried
+-- by key.
+CREATE TABLE snapshots (
+	sid      TEXT    NOT NULL,
+	category TEXT    NOT NULL,
+	version  INTEGER NOT NULL,
+	at       INTEGER NOT NULL,
+	vals     BLOB    NOT NULL,
+	PRIMARY KEY (sid, category, version)
+);
+
+-- An ended session is a recovery point while recover_until (unix ms, 0 for
+-- a logout) is after now and it was not claimed; cleanup takes it from
+-- ready_at on: its end for a logout, the window's close otherwise, its end
+-- again once claimed. Sessions ended before this version were all ready.
+ALTER TABLE ended ADD COLUMN ready_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ended ADD COLUMN recover_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ended ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0;
+UPDATE ended SET ready_at = t_at;
+DROP INDEX ended_at;
+CREATE INDEX ended_ready ON ended (ready_at, sid);
+CREATE INDEX ended_recovery ON ended (t_user, recover_until);
+
+-- The final state (archiveState, JSON) and file list (JSON) of an
+-- archived session.
+ALTER TABLE archived ADD COLUMN state BLOB;
+ALTER TABLE archived ADD COLUMN files BLOB;
+
+-- One-time recovery links by the hash of their token.
+CREATE TABLE recovery_links (
+	token_hash TEXT    PRIMARY KEY,
+	sid        TEXT    NOT NULL,
+	username   TEXT    NOT NULL,
+	expires_at INTEGER NOT NULL,
+	used       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX recovery_links_expiry ON recovery_links (expires_at);
+
+CREATE TABLE user_prefs (
+	username TEXT PRIMARY KEY,
+	value    BLOB NOT NULL
+);
 `,
 }
 
