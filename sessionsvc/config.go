@@ -2,10 +2,15 @@ package sessionsvc
 
 import (
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/seal"
 )
 
 // Config mirrors config.yaml. LoadConfig reads it (defaults, then the file, then
@@ -33,6 +38,8 @@ type SessionConfig struct {
 	EnableRecovery        bool `yaml:"enable_recovery"`         // true
 	RecoveryWindowMinutes int  `yaml:"recovery_window_minutes"` // 60: tombstones and recovery points kept this long
 	ActivityWriteSeconds  int  `yaml:"activity_write_seconds"`  // 60: at most one activity write per session this often
+	Snapshots             int  `yaml:"snapshots"`               // 10: snapshots kept per category; 0 takes none
+	MaxStateKB            int  `yaml:"max_state_kb"`            // 1024: size limit of one session's state
 }
 
 // StorageConfig selects and tunes the backend.
@@ -46,9 +53,11 @@ type StorageConfig struct {
 	DialTimeout  int    `yaml:"dial_timeout_ms"`  // 1000
 	ReadTimeout  int    `yaml:"read_timeout_ms"`  // 500
 	WriteTimeout int    `yaml:"write_timeout_ms"` // 500
+	QuotaMB      int    `yaml:"quota_mb"`         // 50: disk quota of one session's files
+	MaxUploadMB  int    `yaml:"max_upload_mb"`    // 20: largest single upload, <= QuotaMB
 }
 
-// SecurityConfig holds the cookie and request-validation switches.
+// SecurityConfig holds the cookie, request-validation and encryption settings.
 type SecurityConfig struct {
 	SecureCookies     bool     `yaml:"secure_cookies"`     // Secure + __Host- cookie name
 	SessionEncryption bool     `yaml:"session_encryption"` // encrypt blobs and state at rest (issue 3)
@@ -56,6 +65,18 @@ type SecurityConfig struct {
 	IPValidation      bool     `yaml:"ip_validation"`   // a change of client IP ends the session
 	TrustedProxies    []string `yaml:"trusted_proxies"` // CIDRs whose X-Forwarded-For is believed
 	SecretKey         string   `yaml:"secret_key"`      // base64, >= 32 bytes: signs login-form CSRF tokens; shared by all instances
+	// EncryptionKeys seal session blobs and state: the first encrypts, all
+	// decrypt. Read them through Keys, which resolves KeyEnv.
+	EncryptionKeys []EncryptionKey `yaml:"encryption_keys"`
+}
+
+// EncryptionKey is one entry of security.encryption_keys: an id stored with
+// every value it seals, and the key itself, given inline (Key) or through an
+// environment variable (KeyEnv), exactly one of the two.
+type EncryptionKey struct {
+	ID     string `yaml:"id"`      // 1..32 of [A-Za-z0-9_-]
+	Key    string `yaml:"key"`     // base64 of 32 bytes (sessionconsole gen-key)
+	KeyEnv string `yaml:"key_env"` // name of the variable that holds the base64 key
 }
 
 // CleanupConfig drives the cleanup scheduler.
@@ -63,7 +84,7 @@ type CleanupConfig struct {
 	Enabled         bool `yaml:"enabled"`
 	IntervalSeconds int  `yaml:"interval_seconds"` // 300
 	ArchiveExpired  bool `yaml:"archive_expired"`
-	ArchiveDays     int  `yaml:"archive_retention_days"` // 30
+	ArchiveDays     int  `yaml:"archive_retention_days"` // 7
 }
 
 // AnalyticsConfig switches event and metric recording (issue 4).
@@ -114,6 +135,105 @@ func (c SessionConfig) RecoveryWindow() time.Duration {
 func (c SessionConfig) ActivityWrite() time.Duration {
 	return time.Duration(c.ActivityWriteSeconds) * time.Second
 }
+
+// MaxStateBytes is session.max_state_kb in bytes.
+func (c SessionConfig) MaxStateBytes() int64 { return int64(c.MaxStateKB) << 10 }
+
+// QuotaBytes is storage.quota_mb in bytes.
+func (c StorageConfig) QuotaBytes() int64 { return int64(c.QuotaMB) << 20 }
+
+// MaxUploadBytes is storage.max_upload_mb in bytes.
+func (c StorageConfig) MaxUploadBytes() int64 { return int64(c.MaxUploadMB) << 20 }
+
+// KeyFileName is the key file made for the database and memory backends when
+// security.encryption_keys is empty.
+const KeyFileName = "session.key"
+
+// KeyFilePath is where the database and memory backends keep their generated
+// key when security.encryption_keys is empty: KeyFileName in storage.path's
+// directory (the working directory when storage.path is empty).
+func (c StorageConfig) KeyFilePath() string {
+	return filepath.Join(filepath.Dir(c.Path), KeyFileName)
+}
+
+// Keys returns security.encryption_keys decoded, in order (the first
+// encrypts), reading KeyEnv variables through getenv (nil means none are
+// set). No configured keys is (nil, nil): the caller falls back to a key file
+// (database, memory) or refuses to start (redis; Validate already does). The
+// errors name the key path and variable and never contain key material.
+// LoadConfig has already resolved every key once with the same getenv, so a
+// loaded Config fails here only if the environment changed since.
+func (c SecurityConfig) Keys(getenv func(string) string) ([]seal.Key, error) {
+	if getenv == nil {
+		getenv = noEnv
+	}
+	keys := make([]seal.Key, 0, len(c.EncryptionKeys))
+	var errs []error
+	for i, k := range c.EncryptionKeys {
+		secret, msg := k.resolve(i, getenv)
+		if msg != "" {
+			errs = append(errs, errors.New(msg))
+			continue
+		}
+		keys = append(keys, seal.Key{ID: k.ID, Secret: secret})
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("sessionsvc: encryption keys: %w", errors.Join(errs...))
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	// seal.New checks ids and lengths again; it is cheap and keeps a
+	// hand-built, unvalidated Config from yielding a ring that cannot open.
+	if _, err := seal.New(keys...); err != nil {
+		return nil, fmt.Errorf("sessionsvc: encryption keys: %w", err)
+	}
+	return keys, nil
+}
+
+// resolve decodes entry i, from Key or from the variable KeyEnv names. On
+// failure it returns a message starting with the key path; the message names
+// the variable but never repeats a key.
+func (k EncryptionKey) resolve(i int, getenv func(string) string) ([]byte, string) {
+	base := fmt.Sprintf("security.encryption_keys[%d]", i)
+	switch {
+	case k.Key != "" && k.KeyEnv != "":
+		return nil, base + ": set key or key_env, not both"
+	case k.Key != "":
+		b, err := seal.ParseKey(k.Key)
+		if err != nil {
+			return nil, fmt.Sprintf("%s.key: %s (make one with: sessionconsole gen-key)", base, keyErr(err))
+		}
+		return b, ""
+	case k.KeyEnv != "":
+		if !validEnvName(k.KeyEnv) {
+			// Never repeat it: a key pasted here by mistake is still a key.
+			hint := "letters, digits and _, not starting with a digit"
+			if _, err := seal.ParseKey(k.KeyEnv); err == nil {
+				hint = "it looks like a key: never put one here; set the variable to it and name the variable"
+			}
+			return nil, fmt.Sprintf("%s.key_env: not an environment variable name (%s)", base, hint)
+		}
+		v := getenv(k.KeyEnv)
+		if v == "" {
+			return nil, fmt.Sprintf("%s.key_env: environment variable %s is not set", base, k.KeyEnv)
+		}
+		b, err := seal.ParseKey(v)
+		if err != nil {
+			return nil, fmt.Sprintf("%s.key_env: environment variable %s: %s (make one with: sessionconsole gen-key)", base, k.KeyEnv, keyErr(err))
+		}
+		return b, ""
+	default:
+		return nil, base + ": want key (base64) or key_env (a variable name), got neither"
+	}
+}
+
+// keyErr is a seal.ParseKey error without its package prefix. ParseKey never
+// puts its input in an error.
+func keyErr(err error) string { return strings.TrimPrefix(err.Error(), "seal: ") }
+
+func noEnv(string) string { return "" }
+
 func (c CleanupConfig) Interval() time.Duration {
 	return time.Duration(c.IntervalSeconds) * time.Second
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/seal"
 )
 
 // DefaultConfigPath is the file LoadConfig reads when it is given no path.
@@ -33,6 +35,9 @@ const (
 	maxDays       = 3660     // ten years
 	maxPoolSize   = 10000
 	maxUsernameLn = 64
+	maxSnapshots  = 100
+	maxStateKB    = 65536   // 64 MiB: large results belong in files
+	maxQuotaMB    = 1048576 // 1 TiB
 )
 
 var (
@@ -53,6 +58,8 @@ func DefaultConfig() Config {
 			EnableRecovery:        true,
 			RecoveryWindowMinutes: 60,
 			ActivityWriteSeconds:  60,
+			Snapshots:             10,
+			MaxStateKB:            1024,
 		},
 		Storage: StorageConfig{
 			Backend:      "database",
@@ -64,6 +71,8 @@ func DefaultConfig() Config {
 			DialTimeout:  1000,
 			ReadTimeout:  500,
 			WriteTimeout: 500,
+			QuotaMB:      50,
+			MaxUploadMB:  20,
 		},
 		Security: SecurityConfig{
 			SecureCookies:     false,
@@ -75,7 +84,7 @@ func DefaultConfig() Config {
 			Enabled:         true,
 			IntervalSeconds: 300,
 			ArchiveExpired:  true,
-			ArchiveDays:     30,
+			ArchiveDays:     7,
 		},
 		Analytics: AnalyticsConfig{
 			TrackEvents:   true,
@@ -123,8 +132,10 @@ func LoadConfigFile(path string, explicit bool, getenv func(string) string) (Con
 	}
 	if getenv != nil {
 		l.applyEnv(&cfg, getenv)
+	} else {
+		getenv = noEnv
 	}
-	for _, p := range cfg.problems() {
+	for _, p := range cfg.problems(getenv) {
 		if !l.involvesBad(p) {
 			l.errs = append(l.errs, errors.New(l.locate(p)))
 		}
@@ -138,9 +149,11 @@ func LoadConfigFile(path string, explicit bool, getenv func(string) string) (Con
 
 // Validate reports every impossible or inconsistent value in c, one per line,
 // each starting with its key path. LoadConfig calls it; tests and tools that
-// build a Config by hand call it too.
+// build a Config by hand call it too. Validate does not read the environment:
+// the variables named by security.encryption_keys[].key_env are checked by
+// LoadConfig and by SecurityConfig.Keys.
 func (c Config) Validate() error {
-	ps := c.problems()
+	ps := c.problems(nil)
 	if len(ps) == 0 {
 		return nil
 	}
@@ -469,8 +482,9 @@ type envKey struct {
 	index []int  // field index in Config
 }
 
-// envKeys lists every key of every section of Config; accounts are lists of
-// mappings and have no variables.
+// envKeys lists every scalar key (and list of strings) of every section of
+// Config. Accounts and security.encryption_keys are lists of mappings and have
+// no variables; a key's own variable is named by its key_env.
 func envKeys() []envKey {
 	var keys []envKey
 	ct := reflect.TypeFor[Config]()
@@ -481,7 +495,11 @@ func envKeys() []envKey {
 		}
 		section := yamlName(sf)
 		for j := range sf.Type.NumField() {
-			key := yamlName(sf.Type.Field(j))
+			f := sf.Type.Field(j)
+			if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String {
+				continue
+			}
+			key := yamlName(f)
 			keys = append(keys, envKey{
 				name:  EnvPrefix + strings.ToUpper(section+"_"+key),
 				path:  section + "." + key,
@@ -593,11 +611,18 @@ func (ps *problems) bounds(key string, v, lo, hi int, hiWhy string) bool {
 
 // problems lists everything wrong with c, section by section. Cross-key checks
 // run only when each key is valid on its own, so one mistake gives one message.
-func (c Config) problems() []problem {
+// getenv resolves security.encryption_keys[].key_env; nil skips that check.
+func (c Config) problems(getenv func(string) string) []problem {
 	var ps problems
 	c.Session.problems(&ps)
 	c.Storage.problems(&ps)
-	c.Security.problems(&ps)
+	c.Security.problems(&ps, getenv)
+	if c.Storage.Backend == BackendRedis && c.Security.SessionEncryption && len(c.Security.EncryptionKeys) == 0 {
+		// A generated key file would differ per instance: each could read
+		// only what it wrote itself.
+		ps.add([]string{"storage.backend", "security.encryption_keys", "security.session_encryption"},
+			"security.encryption_keys must not be empty when storage.backend is redis and security.session_encryption is true: every instance must share the keys (make one with: sessionconsole gen-key)")
+	}
 	c.Cleanup.problems(&ps)
 	c.Analytics.problems(&ps)
 	c.Server.problems(&ps)
@@ -612,6 +637,8 @@ func (s SessionConfig) problems(ps *problems) {
 	lifetimeOK := ps.bounds("session.max_lifetime_hours", s.MaxLifetimeHours, 0, maxHours, "one year")
 	ps.bounds("session.max_sessions_per_user", s.MaxSessionsPerUser, 1, 1000, "a limit that no longer limits")
 	ps.bounds("session.recovery_window_minutes", s.RecoveryWindowMinutes, 1, maxMinutes, "one year")
+	ps.bounds("session.snapshots", s.Snapshots, 0, maxSnapshots, "snapshots per category")
+	ps.bounds("session.max_state_kb", s.MaxStateKB, 1, maxStateKB, "64 MiB; large results belong in files")
 	activityOK := ps.bounds("session.activity_write_seconds", s.ActivityWriteSeconds, 1, maxSeconds, "one year")
 
 	if idleOK && timeoutOK && s.IdleTimeoutMinutes > s.TimeoutMinutes {
@@ -650,6 +677,13 @@ func (s StorageConfig) problems(ps *problems) {
 	ps.bounds("storage.dial_timeout_ms", s.DialTimeout, 1, maxMillis, "ten minutes")
 	ps.bounds("storage.read_timeout_ms", s.ReadTimeout, 1, maxMillis, "ten minutes")
 	ps.bounds("storage.write_timeout_ms", s.WriteTimeout, 1, maxMillis, "ten minutes")
+	quotaOK := ps.bounds("storage.quota_mb", s.QuotaMB, 1, maxQuotaMB, "1 TiB")
+	uploadOK := ps.bounds("storage.max_upload_mb", s.MaxUploadMB, 1, maxQuotaMB, "1 TiB")
+	if quotaOK && uploadOK && s.MaxUploadMB > s.QuotaMB {
+		ps.add([]string{"storage.max_upload_mb", "storage.quota_mb"},
+			"storage.max_upload_mb (%d) must not exceed storage.quota_mb (%d): no upload that large would fit",
+			s.MaxUploadMB, s.QuotaMB)
+	}
 }
 
 // redisURLProblems checks what redis.DialURL will need. The URL is never
@@ -680,7 +714,7 @@ func redisURLProblems(raw string, ps *problems) {
 	}
 }
 
-func (s SecurityConfig) problems(ps *problems) {
+func (s SecurityConfig) problems(ps *problems, getenv func(string) string) {
 	for i, raw := range s.TrustedProxies {
 		key := fmt.Sprintf("security.trusted_proxies[%d]", i)
 		p, err := parseProxy(raw)
@@ -705,6 +739,53 @@ func (s SecurityConfig) problems(ps *problems) {
 			ps.add([]string{key}, "%s: decodes to %d bytes, want at least 32 (make one with: openssl rand -base64 32)", key, len(b))
 		}
 	}
+	encryptionKeyProblems(s.EncryptionKeys, ps, getenv)
+}
+
+// encryptionKeyProblems checks security.encryption_keys. Key values are
+// secrets: no message repeats one, nor anything typed where a variable name
+// belongs. getenv nil skips reading the variables.
+func encryptionKeyProblems(keys []EncryptionKey, ps *problems, getenv func(string) string) {
+	seen := map[string]int{}
+	for i, k := range keys {
+		base := fmt.Sprintf("security.encryption_keys[%d]", i)
+		switch key := base + ".id"; {
+		case k.ID == "":
+			ps.add([]string{key}, "%s must not be empty (it is stored with every value the key encrypts)", key)
+		case !seal.ValidID(k.ID):
+			ps.add([]string{key}, "%s: %q: want 1 to %d characters of A-Z a-z 0-9 _ -", key, truncate(k.ID, 40), seal.MaxIDLen)
+		default:
+			if j, dup := seen[k.ID]; dup {
+				ps.add([]string{key}, "%s: %q duplicates security.encryption_keys[%d].id", key, k.ID, j)
+			} else {
+				seen[k.ID] = i
+			}
+		}
+		if getenv == nil && k.Key == "" && validEnvName(k.KeyEnv) {
+			continue // the variable is read at load time, not here
+		}
+		if _, msg := k.resolve(i, getenv); msg != "" {
+			path := base
+			if p, _, ok := strings.Cut(msg, ":"); ok && strings.HasPrefix(p, base) {
+				path = p
+			}
+			ps.add([]string{path}, "%s", msg)
+		}
+	}
+}
+
+// validEnvName reports whether s is a portable environment variable name.
+func validEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func (c CleanupConfig) problems(ps *problems) {

@@ -1,6 +1,7 @@
 package sessionsvc
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"net/netip"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/seal"
 )
 
 // testHash is a valid argon2id hash (of "password") for accounts in tests:
@@ -47,12 +50,12 @@ func TestConfigDefaultsAreTheSpecValues(t *testing.T) {
 	}
 	want := Config{
 		Session: SessionConfig{TimeoutMinutes: 30, IdleTimeoutMinutes: 20, MaxLifetimeHours: 12, MaxSessionsPerUser: 3,
-			EnableRecovery: true, RecoveryWindowMinutes: 60, ActivityWriteSeconds: 60},
+			EnableRecovery: true, RecoveryWindowMinutes: 60, ActivityWriteSeconds: 60, Snapshots: 10, MaxStateKB: 1024},
 		Storage: StorageConfig{Backend: "database", Path: "data/sessions.db", FilesPath: "data/files",
 			RedisURL: "redis://127.0.0.1:6379/0", Persistence: true, PoolSize: 32,
-			DialTimeout: 1000, ReadTimeout: 500, WriteTimeout: 500},
+			DialTimeout: 1000, ReadTimeout: 500, WriteTimeout: 500, QuotaMB: 50, MaxUploadMB: 20},
 		Security:  SecurityConfig{SessionEncryption: true, CSRFProtection: true},
-		Cleanup:   CleanupConfig{Enabled: true, IntervalSeconds: 300, ArchiveExpired: true, ArchiveDays: 30},
+		Cleanup:   CleanupConfig{Enabled: true, IntervalSeconds: 300, ArchiveExpired: true, ArchiveDays: 7},
 		Analytics: AnalyticsConfig{TrackEvents: true, TrackMetrics: true, RetentionDays: 30},
 		Server:    ServerConfig{Addr: "127.0.0.1:8080"},
 	}
@@ -61,6 +64,21 @@ func TestConfigDefaultsAreTheSpecValues(t *testing.T) {
 	}
 	if c.Security.Secret() != nil || len(c.TrustedProxyNets()) != 0 || len(c.Accounts) != 0 {
 		t.Errorf("defaults have a secret, proxies or accounts")
+	}
+	if keys, err := c.Security.Keys(nil); keys != nil || err != nil {
+		t.Errorf("defaults have encryption keys: %v, %v", keys, err)
+	}
+	if got, want := c.Session.MaxStateBytes(), int64(1<<20); got != want {
+		t.Errorf("MaxStateBytes() = %d, want %d", got, want)
+	}
+	if got, want := c.Storage.QuotaBytes(), int64(50<<20); got != want {
+		t.Errorf("QuotaBytes() = %d, want %d", got, want)
+	}
+	if got, want := c.Storage.MaxUploadBytes(), int64(20<<20); got != want {
+		t.Errorf("MaxUploadBytes() = %d, want %d", got, want)
+	}
+	if got, want := c.Storage.KeyFilePath(), filepath.Join("data", "session.key"); got != want {
+		t.Errorf("KeyFilePath() = %q, want %q", got, want)
 	}
 }
 
@@ -139,6 +157,11 @@ func TestConfigMissingKeysTakeDefaults(t *testing.T) {
 func TestConfigEnvOverrides(t *testing.T) {
 	secret := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
 	vars := map[string]string{
+		"SESSIONCONSOLE_KEY_A":                    newKey(t),
+		"SESSIONCONSOLE_SESSION_SNAPSHOTS":        "0",
+		"SESSIONCONSOLE_SESSION_MAX_STATE_KB":     "2048",
+		"SESSIONCONSOLE_STORAGE_QUOTA_MB":         "500",
+		"SESSIONCONSOLE_STORAGE_MAX_UPLOAD_MB":    "100",
 		"SESSIONCONSOLE_STORAGE_BACKEND":          "redis",
 		"SESSIONCONSOLE_STORAGE_REDIS_URL":        "rediss://:pw@cache.internal:6380/2",
 		"SESSIONCONSOLE_SESSION_TIMEOUT_MINUTES":  "45",
@@ -149,8 +172,9 @@ func TestConfigEnvOverrides(t *testing.T) {
 		"SESSIONCONSOLE_SERVER_ADDR":              "[::1]:9090",
 		"SESSIONCONSOLE_NOT_A_KEY":                "ignored",
 	}
-	// The file says otherwise; the environment wins.
-	path := writeConfig(t, "session:\n  timeout_minutes: 25\nstorage:\n  backend: database\n")
+	// The file says otherwise; the environment wins. Redis needs a key.
+	path := writeConfig(t, "session:\n  timeout_minutes: 25\nstorage:\n  backend: database\n"+
+		"security:\n  encryption_keys:\n    - id: a\n      key_env: SESSIONCONSOLE_KEY_A\n")
 	got, err := LoadConfig(path, env(vars))
 	if err != nil {
 		t.Fatalf("LoadConfig = %v", err)
@@ -164,6 +188,11 @@ func TestConfigEnvOverrides(t *testing.T) {
 	want.Security.SecretKey = secret
 	want.Cleanup.Enabled = false
 	want.Server.Addr = "[::1]:9090"
+	want.Session.Snapshots = 0
+	want.Session.MaxStateKB = 2048
+	want.Storage.QuotaMB = 500
+	want.Storage.MaxUploadMB = 100
+	want.Security.EncryptionKeys = []EncryptionKey{{ID: "a", KeyEnv: "SESSIONCONSOLE_KEY_A"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)
 	}
@@ -187,20 +216,32 @@ func TestConfigEnvNamesCoverEveryScalarKey(t *testing.T) {
 		"SESSIONCONSOLE_SECURITY_TRUSTED_PROXIES", "SESSIONCONSOLE_SECURITY_SECRET_KEY",
 		"SESSIONCONSOLE_CLEANUP_ARCHIVE_RETENTION_DAYS", "SESSIONCONSOLE_ANALYTICS_RETENTION_DAYS",
 		"SESSIONCONSOLE_SERVER_ADDR",
+		"SESSIONCONSOLE_SESSION_SNAPSHOTS", "SESSIONCONSOLE_SESSION_MAX_STATE_KB",
+		"SESSIONCONSOLE_STORAGE_QUOTA_MB", "SESSIONCONSOLE_STORAGE_MAX_UPLOAD_MB",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("ConfigEnvNames() lacks %s", want)
 		}
 	}
+	// Lists of mappings have no variable; each key names its own with key_env.
+	if slices.Contains(names, "SESSIONCONSOLE_SECURITY_ENCRYPTION_KEYS") {
+		t.Error("ConfigEnvNames() has SESSIONCONSOLE_SECURITY_ENCRYPTION_KEYS")
+	}
 	ct := reflect.TypeFor[Config]()
 	n := 0
 	for i := range ct.NumField() {
-		if f := ct.Field(i); f.Type.Kind() == reflect.Struct {
-			n += f.Type.NumField()
+		f := ct.Field(i)
+		if f.Type.Kind() != reflect.Struct {
+			continue
+		}
+		for j := range f.Type.NumField() {
+			if ft := f.Type.Field(j).Type; ft.Kind() != reflect.Slice || ft.Elem().Kind() == reflect.String {
+				n++
+			}
 		}
 	}
 	if len(names) != n {
-		t.Errorf("ConfigEnvNames() has %d names, want one per section key (%d)", len(names), n)
+		t.Errorf("ConfigEnvNames() has %d names, want one per scalar section key (%d)", len(names), n)
 	}
 }
 
@@ -368,8 +409,10 @@ func TestConfigLoadErrors(t *testing.T) {
 // TestConfigValidate covers every impossible value through Validate, on a
 // Config built in code: each message names its key.
 func TestConfigValidate(t *testing.T) {
+	key := newKey(t)
 	base := func() Config {
 		c := DefaultConfig()
+		c.Security.EncryptionKeys = []EncryptionKey{{ID: "k1", Key: key}}
 		c.Accounts = []Account{
 			{Username: "admin", Role: RoleAdmin, PasswordHash: testHash},
 			{Username: "ana", Role: RoleAnalyst, PasswordHash: testHash},
@@ -443,6 +486,63 @@ func TestConfigValidate(t *testing.T) {
 		{"short secret", func(c *Config) { c.Security.SecretKey = "c2hvcnQ=" },
 			"security.secret_key: decodes to 5 bytes, want at least 32"},
 		{"url-safe unpadded secret", func(c *Config) { c.Security.SecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY" }, ""},
+		{"snapshots off", func(c *Config) { c.Session.Snapshots = 0 }, ""},
+		{"most snapshots", func(c *Config) { c.Session.Snapshots = 100 }, ""},
+		{"too many snapshots", func(c *Config) { c.Session.Snapshots = 101 },
+			"session.snapshots must not exceed 100 (snapshots per category), got 101"},
+		{"negative snapshots", func(c *Config) { c.Session.Snapshots = -1 },
+			"session.snapshots must not be negative, got -1"},
+		{"zero state size", func(c *Config) { c.Session.MaxStateKB = 0 },
+			"session.max_state_kb must be at least 1, got 0"},
+		{"huge state size", func(c *Config) { c.Session.MaxStateKB = 1 << 20 },
+			"session.max_state_kb must not exceed 65536 (64 MiB; large results belong in files), got 1048576"},
+		{"zero quota", func(c *Config) { c.Storage.QuotaMB = 0 },
+			"storage.quota_mb must be at least 1, got 0"},
+		{"zero upload", func(c *Config) { c.Storage.MaxUploadMB = 0 },
+			"storage.max_upload_mb must be at least 1, got 0"},
+		{"upload equals quota", func(c *Config) { c.Storage.MaxUploadMB = 50 }, ""},
+		{"upload exceeds quota", func(c *Config) { c.Storage.MaxUploadMB = 60 },
+			"storage.max_upload_mb (60) must not exceed storage.quota_mb (50)"},
+		{"upload fits a larger quota", func(c *Config) { c.Storage.QuotaMB = 1000; c.Storage.MaxUploadMB = 500 }, ""},
+		{"redis with a key", func(c *Config) { c.Storage.Backend = "redis" }, ""},
+		{"redis without keys", func(c *Config) { c.Storage.Backend = "redis"; c.Security.EncryptionKeys = nil },
+			"security.encryption_keys must not be empty when storage.backend is redis and security.session_encryption is true: every instance must share the keys"},
+		{"redis without keys or encryption", func(c *Config) {
+			c.Storage.Backend = "redis"
+			c.Security.EncryptionKeys = nil
+			c.Security.SessionEncryption = false
+		}, ""},
+		{"database without keys", func(c *Config) { c.Security.EncryptionKeys = nil }, ""},
+		{"memory without keys", func(c *Config) { c.Storage.Backend = "memory"; c.Security.EncryptionKeys = nil }, ""},
+		{"two keys", func(c *Config) {
+			c.Security.EncryptionKeys = append(c.Security.EncryptionKeys, EncryptionKey{ID: "k0", KeyEnv: "SESSIONCONSOLE_KEY_OLD"})
+		}, ""},
+		{"key id missing", func(c *Config) { c.Security.EncryptionKeys[0].ID = "" },
+			"security.encryption_keys[0].id must not be empty"},
+		{"key id with a colon", func(c *Config) { c.Security.EncryptionKeys[0].ID = "2025:06" },
+			`security.encryption_keys[0].id: "2025:06": want 1 to 32 characters of A-Z a-z 0-9 _ -`},
+		{"key id too long", func(c *Config) { c.Security.EncryptionKeys[0].ID = strings.Repeat("k", 33) },
+			"security.encryption_keys[0].id: "},
+		{"duplicate key ids", func(c *Config) {
+			c.Security.EncryptionKeys = append(c.Security.EncryptionKeys, EncryptionKey{ID: "k1", Key: newKey(t)})
+		}, `security.encryption_keys[1].id: "k1" duplicates security.encryption_keys[0].id`},
+		{"key and key_env", func(c *Config) { c.Security.EncryptionKeys[0].KeyEnv = "SESSIONCONSOLE_KEY" },
+			"security.encryption_keys[0]: set key or key_env, not both"},
+		{"neither key nor key_env", func(c *Config) { c.Security.EncryptionKeys[0].Key = "" },
+			"security.encryption_keys[0]: want key (base64) or key_env (a variable name), got neither"},
+		{"key not base64", func(c *Config) { c.Security.EncryptionKeys[0].Key = "not a key!" },
+			"security.encryption_keys[0].key: key is not valid base64 (make one with: sessionconsole gen-key)"},
+		{"short key", func(c *Config) { c.Security.EncryptionKeys[0].Key = "c2hvcnQ=" },
+			"security.encryption_keys[0].key: key decodes to 5 bytes, want 32"},
+		{"long key", func(c *Config) { c.Security.EncryptionKeys[0].Key = key + key },
+			"security.encryption_keys[0].key: key is not valid base64"},
+		{"url-safe unpadded key", func(c *Config) {
+			c.Security.EncryptionKeys[0].Key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"
+		}, ""},
+		{"key_env not a name", func(c *Config) { c.Security.EncryptionKeys[0] = EncryptionKey{ID: "k1", KeyEnv: "MY-KEY"} },
+			"security.encryption_keys[0].key_env: not an environment variable name (letters, digits and _"},
+		{"key in key_env", func(c *Config) { c.Security.EncryptionKeys[0] = EncryptionKey{ID: "k1", KeyEnv: key} },
+			"security.encryption_keys[0].key_env: not an environment variable name (it looks like a key"},
 		{"cleanup interval zero", func(c *Config) { c.Cleanup.IntervalSeconds = 0 },
 			"cleanup.interval_seconds must be at least 1 when cleanup.enabled is true, got 0"},
 		{"cleanup interval zero when disabled", func(c *Config) { c.Cleanup.Enabled = false; c.Cleanup.IntervalSeconds = 0 }, ""},
@@ -523,17 +623,34 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 }
 
 func TestConfigSecretsStayOutOfMessages(t *testing.T) {
+	key := newKey(t)
 	c := DefaultConfig()
 	c.Security.SecretKey = "hunter2-hunter2-not-base64!"
 	c.Storage.Backend = "redis"
 	c.Storage.RedisURL = "http://:s3cretpw@host:6379"
+	c.Security.EncryptionKeys = []EncryptionKey{
+		{ID: "a", Key: "c2VjcmV0LWtleS1tYXRlcmlhbA=="},                     // too short
+		{ID: "b", Key: "c2VjcmV0LWtleS1tYXRlcmlhbA==!"},                    // not base64
+		{ID: "c", Key: key, KeyEnv: "SESSIONCONSOLE_KEY_C"},                // both
+		{ID: "d", KeyEnv: key},                                             // a key where its variable's name belongs
+		{ID: "e", KeyEnv: "c2VjcmV0LWtleS1tYXRlcmlhbA==" + "c2VjcmV0LWtl"}, // neither a name nor a key
+	}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate() = nil")
 	}
-	for _, secret := range []string{"hunter2", "s3cretpw"} {
-		if strings.Contains(err.Error(), secret) {
-			t.Errorf("error repeats a secret: %v", err)
+	if got := len(problemLines(err)); got != 7 {
+		t.Errorf("got %d problems, want 7:\n%v", got, err)
+	}
+	_, kerr := c.Security.Keys(env(map[string]string{"SESSIONCONSOLE_KEY_C": "c2VjcmV0LWtleS1tYXRlcmlhbA=="}))
+	if kerr == nil {
+		t.Fatal("Keys() = nil error")
+	}
+	for _, e := range []error{err, kerr} {
+		for _, secret := range []string{"hunter2", "s3cretpw", "c2VjcmV0", key[:12]} {
+			if strings.Contains(e.Error(), secret) {
+				t.Errorf("error repeats a secret %q: %v", secret, e)
+			}
 		}
 	}
 }
@@ -665,5 +782,229 @@ func TestConfigDemoAccounts(t *testing.T) {
 	}
 	if got := c.DemoAccounts(); len(got) != 0 {
 		t.Errorf("DemoAccounts() = %v, want none", got)
+	}
+}
+
+// newKey returns a fresh base64 encryption key. Tests make their keys: none
+// is written into the repository.
+func newKey(t *testing.T) string {
+	t.Helper()
+	k, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestConfigEncryptionKeysLoad covers security.encryption_keys read from a
+// file with its variables from the environment: problems name the key path and
+// line, and the variable, and are found at load time.
+func TestConfigEncryptionKeysLoad(t *testing.T) {
+	keyA, keyB := newKey(t), newKey(t)
+	tests := []struct {
+		name string
+		body string
+		env  map[string]string
+		want []string // problem lines; nil means valid
+	}{
+		{
+			name: "variables set",
+			body: "security:\n  encryption_keys:\n    - id: a\n      key_env: SESSIONCONSOLE_KEY_A\n    - id: b\n      key_env: SESSIONCONSOLE_KEY_B\n",
+			env:  map[string]string{"SESSIONCONSOLE_KEY_A": keyA, "SESSIONCONSOLE_KEY_B": keyB},
+		},
+		{
+			name: "inline key",
+			body: "security:\n  encryption_keys:\n    - id: a\n      key: " + keyA + "\n",
+		},
+		{
+			name: "variable not set",
+			body: "security:\n  encryption_keys:\n    - id: a\n      key_env: SESSIONCONSOLE_KEY_A\n    - id: b\n      key_env: SESSIONCONSOLE_KEY_B\n",
+			env:  map[string]string{"SESSIONCONSOLE_KEY_A": keyA},
+			want: []string{"config.yaml:6: security.encryption_keys[1].key_env: environment variable SESSIONCONSOLE_KEY_B is not set"},
+		},
+		{
+			name: "variable holds a short key",
+			body: "security:\n  encryption_keys:\n    - id: a\n      key_env: SESSIONCONSOLE_KEY_A\n",
+			env:  map[string]string{"SESSIONCONSOLE_KEY_A": "c2hvcnQ="},
+			want: []string{"config.yaml:4: security.encryption_keys[0].key_env: environment variable SESSIONCONSOLE_KEY_A: key decodes to 5 bytes, want 32 (make one with: sessionconsole gen-key)"},
+		},
+		{
+			name: "variable holds no base64",
+			body: "security:\n  encryption_keys:\n    - id: a\n      key_env: SESSIONCONSOLE_KEY_A\n",
+			env:  map[string]string{"SESSIONCONSOLE_KEY_A": "password123!"},
+			want: []string{"config.yaml:4: security.encryption_keys[0].key_env: environment variable SESSIONCONSOLE_KEY_A: key is not valid base64"},
+		},
+		{
+			name: "neither is reported at the entry",
+			body: "security:\n  encryption_keys:\n    - id: a\n",
+			want: []string{"config.yaml:3: security.encryption_keys[0]: want key (base64) or key_env (a variable name), got neither"},
+		},
+		{
+			name: "duplicate ids",
+			body: "security:\n  encryption_keys:\n    - id: a\n      key: " + keyA + "\n    - id: a\n      key: " + keyB + "\n",
+			want: []string{`config.yaml:5: security.encryption_keys[1].id: "a" duplicates security.encryption_keys[0].id`},
+		},
+		{
+			name: "unknown key in an entry",
+			body: "security:\n  encryption_keys:\n    - id: a\n      key_envv: SESSIONCONSOLE_KEY_A\n",
+			want: []string{
+				"config.yaml:4: security.encryption_keys[0].key_envv: unknown key (did you mean key_env?)",
+				"config.yaml:3: security.encryption_keys[0]: want key (base64) or key_env (a variable name), got neither",
+			},
+		},
+		{
+			name: "a mapping, not a list",
+			body: "security:\n  encryption_keys:\n    id: a\n",
+			want: []string{"config.yaml:3: security.encryption_keys: want a list, got a mapping"},
+		},
+		{
+			name: "redis needs a key",
+			body: "storage:\n  backend: redis\n",
+			want: []string{"config.yaml:2: security.encryption_keys must not be empty when storage.backend is redis and security.session_encryption is true"},
+		},
+		{
+			name: "redis from the environment needs a key",
+			env:  map[string]string{"SESSIONCONSOLE_STORAGE_BACKEND": "redis"},
+			want: []string{"SESSIONCONSOLE_STORAGE_BACKEND: security.encryption_keys must not be empty"},
+		},
+		{
+			name: "redis with encryption off needs none",
+			body: "storage:\n  backend: redis\nsecurity:\n  session_encryption: false\n",
+		},
+		{
+			name: "redis with a key from the environment",
+			body: "storage:\n  backend: redis\nsecurity:\n  encryption_keys:\n    - id: a\n      key_env: SESSIONCONSOLE_KEY_A\n",
+			env:  map[string]string{"SESSIONCONSOLE_KEY_A": keyA},
+		},
+		{
+			name: "upload larger than the quota from the environment",
+			env:  map[string]string{"SESSIONCONSOLE_STORAGE_MAX_UPLOAD_MB": "80"},
+			want: []string{"SESSIONCONSOLE_STORAGE_MAX_UPLOAD_MB: storage.max_upload_mb (80) must not exceed storage.quota_mb (50)"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, tc.body)
+			c, err := LoadConfig(path, env(tc.env))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("LoadConfig = %v", err)
+				}
+				if _, err := c.Security.Keys(env(tc.env)); err != nil {
+					t.Errorf("Keys() of a loaded config = %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("LoadConfig succeeded, want %q", tc.want)
+			}
+			lines := problemLines(err)
+			if len(lines) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(lines), len(tc.want), err)
+			}
+			for i, want := range tc.want {
+				if !strings.Contains(lines[i], want) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, lines[i], want)
+				}
+			}
+			for _, k := range []string{keyA, keyB} {
+				if strings.Contains(err.Error(), k[:12]) {
+					t.Errorf("error repeats a key: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestConfigLoadWithoutEnvironment: nil getenv means no variable is set, so a
+// key_env key cannot be resolved and start-up says so.
+func TestConfigLoadWithoutEnvironment(t *testing.T) {
+	path := writeConfig(t, "security:\n  encryption_keys:\n    - id: a\n      key_env: SESSIONCONSOLE_KEY_A\n")
+	_, err := LoadConfig(path, nil)
+	if err == nil || !strings.Contains(err.Error(), "security.encryption_keys[0].key_env: environment variable SESSIONCONSOLE_KEY_A is not set") {
+		t.Errorf("LoadConfig(nil getenv) = %v", err)
+	}
+}
+
+func TestConfigKeys(t *testing.T) {
+	keyA, keyB := newKey(t), newKey(t)
+	rawA, _ := seal.ParseKey(keyA)
+	rawB, _ := seal.ParseKey(keyB)
+	s := SecurityConfig{EncryptionKeys: []EncryptionKey{
+		{ID: "new", KeyEnv: "SESSIONCONSOLE_KEY_NEW"},
+		{ID: "old", Key: keyB},
+	}}
+	keys, err := s.Keys(env(map[string]string{"SESSIONCONSOLE_KEY_NEW": " " + keyA + "\n"}))
+	if err != nil {
+		t.Fatalf("Keys() = %v", err)
+	}
+	if len(keys) != 2 || keys[0].ID != "new" || !bytes.Equal(keys[0].Secret, rawA) ||
+		keys[1].ID != "old" || !bytes.Equal(keys[1].Secret, rawB) {
+		t.Fatalf("Keys() = %d keys, want new (from the variable) then old", len(keys))
+	}
+	ring, err := seal.New(keys...)
+	if err != nil || ring.PrimaryID() != "new" {
+		t.Fatalf("seal.New(Keys()) = %v", err)
+	}
+
+	_, err = s.Keys(nil)
+	if err == nil || !strings.Contains(err.Error(), "security.encryption_keys[0].key_env: environment variable SESSIONCONSOLE_KEY_NEW is not set") {
+		t.Errorf("Keys(nil) = %v", err)
+	}
+	// A hand-built, unvalidated config with duplicate ids yields no ring.
+	dup := SecurityConfig{EncryptionKeys: []EncryptionKey{{ID: "a", Key: keyA}, {ID: "a", Key: keyB}}}
+	if _, err := dup.Keys(nil); err == nil {
+		t.Error("Keys() with duplicate ids succeeded")
+	}
+	if keys, err := (SecurityConfig{}).Keys(nil); keys != nil || err != nil {
+		t.Errorf("Keys() of no keys = %v, %v, want nil, nil", keys, err)
+	}
+}
+
+// TestConfigIssue3Fixture loads testdata/config/issue3.yaml: the issue-3
+// keys set in a file, keys given by variable.
+func TestConfigIssue3Fixture(t *testing.T) {
+	vars := map[string]string{"SESSIONCONSOLE_KEY_2025_06": newKey(t), "SESSIONCONSOLE_KEY_2025_01": newKey(t)}
+	c, err := LoadConfig(filepath.Join("testdata", "config", "issue3.yaml"), env(vars))
+	if err != nil {
+		t.Fatalf("LoadConfig = %v", err)
+	}
+	want := DefaultConfig()
+	want.Session.Snapshots = 5
+	want.Session.MaxStateKB = 256
+	want.Storage.Backend = "redis"
+	want.Storage.QuotaMB = 200
+	want.Storage.MaxUploadMB = 100
+	want.Security.EncryptionKeys = []EncryptionKey{
+		{ID: "2025-06", KeyEnv: "SESSIONCONSOLE_KEY_2025_06"},
+		{ID: "2025-01", KeyEnv: "SESSIONCONSOLE_KEY_2025_01"},
+	}
+	want.Cleanup.ArchiveDays = 14
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", c, want)
+	}
+	if got := c.Session.MaxStateBytes(); got != 256<<10 {
+		t.Errorf("MaxStateBytes() = %d", got)
+	}
+	if got := c.Storage.QuotaBytes(); got != 200<<20 {
+		t.Errorf("QuotaBytes() = %d", got)
+	}
+	if got := c.Storage.MaxUploadBytes(); got != 100<<20 {
+		t.Errorf("MaxUploadBytes() = %d", got)
+	}
+	keys, err := c.Security.Keys(env(vars))
+	if err != nil || len(keys) != 2 || keys[0].ID != "2025-06" {
+		t.Errorf("Keys() = %d keys, %v", len(keys), err)
+	}
+}
+
+// TestConfigShippedHasNoKey: no encryption key ships with the program.
+func TestConfigShippedHasNoKey(t *testing.T) {
+	c, err := LoadConfig("../config.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Security.EncryptionKeys) != 0 {
+		t.Errorf("shipped config.yaml has %d encryption keys, want none", len(c.Security.EncryptionKeys))
 	}
 }
