@@ -1,10 +1,16 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	redigo "github.com/gomodule/redigo/redis"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store/redis/redistest"
@@ -107,4 +113,84 @@ func BenchmarkEndMany100k(b *testing.B) {
 			b.Fatalf("EndMany = %d, %v", n, err)
 		}
 	}
+}
+
+// BenchmarkUpdateState measures state-update throughput on one Redis server,
+// reported as updates/s: many writers on one session (each its own keys), and
+// writers spread over 1,000 sessions, without and with snapshots.
+func BenchmarkUpdateState(b *testing.B) {
+	srv := redistest.Start(b)
+	value := bytes.Repeat([]byte("v"), 128) // about a sealed small JSON value
+	tests := []struct {
+		name     string
+		sessions int
+		category string
+		snaps    int
+	}{
+		{"one session", 1, store.CatUIState, 0},
+		{"1000 sessions", 1000, store.CatUIState, 0},
+		{"1000 sessions with snapshots", 1000, store.CatUserData, 10},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			s := newStore(b, srv)
+			now := baseTime()
+			sids := seed(b, s, tt.sessions, now)
+			ctx := context.Background()
+			var writers atomic.Int64
+			b.SetParallelism(4) // I/O bound: more writers than CPUs
+			if _, err := srv.Do("CONFIG", "RESETSTAT"); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				w := writers.Add(1)
+				for i := 0; pb.Next(); i++ {
+					sid := sids[(int(w)*7919+i)%len(sids)]
+					u := store.StateUpdate{
+						Category:  tt.category,
+						Set:       map[string][]byte{fmt.Sprintf("w%d-k%d", w, i%16): value},
+						Expect:    -1,
+						Snapshots: tt.snaps,
+						Now:       now,
+					}
+					if _, err := s.UpdateState(ctx, sid, u); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+			// The time Redis itself spends per update bounds the throughput of
+			// one server whatever the clients do.
+			b.ReportMetric(usecPerCall(b, srv, "evalsha"), "redis-µs/update")
+		})
+	}
+}
+
+// usecPerCall reads the server's average time per call of cmd from INFO
+// commandstats.
+func usecPerCall(b *testing.B, srv *redistest.Server, cmd string) float64 {
+	b.Helper()
+	info, err := redigo.String(srv.Do("INFO", "commandstats"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(info) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+cmd+":")
+		if !ok {
+			continue
+		}
+		for kv := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "usec_per_call="); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					b.Fatalf("commandstats %q: %v", line, err)
+				}
+				return f
+			}
+		}
+	}
+	b.Fatalf("no %s in INFO commandstats", cmd)
+	return 0
 }

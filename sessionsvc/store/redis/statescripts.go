@@ -38,28 +38,34 @@ local r = redis.call('HMGET', rk, 'exp', 'idle', 'life')
 if not r[1] or deadline(r[1], r[2], r[3]) <= now then return {0} end
 local mk = smkey(sid)
 local vf = 'v:' .. cat
-local cur = tonumber(redis.call('HGET', mk, vf) or '0')
+local m = redis.call('HMGET', mk, vf, 'sv', 'b')
+local cur = tonumber(m[1] or '0')
 if expect >= 0 and expect ~= cur then return {-1, cur} end
+local sv, total = tonumber(m[2] or '0'), tonumber(m[3] or '0')
 
 local sk = stkey(sid, cat)
+-- size returns the length of field k's value, or nil if k is not set.
+local function size(k)
+  local n = redis.call('HSTRLEN', sk, k)
+  if n > 0 or redis.call('HEXISTS', sk, k) == 1 then return n end
+  return nil
+end
 local set = {}
 local delta = 0
 for i = first, last, 2 do
   local k, v = ARGV[i], ARGV[i + 1]
   set[k] = true
-  if redis.call('HEXISTS', sk, k) == 1 then
-    delta = delta + #v - redis.call('HSTRLEN', sk, k)
-  else
-    delta = delta + #k + #v
-  end
+  local n = size(k)
+  if n then delta = delta + #v - n else delta = delta + #k + #v end
 end
 -- A key both set and deleted is set.
 local del, seen = {}, {}
 local function drop(k)
   if set[k] or seen[k] then return end
   seen[k] = true
-  if redis.call('HEXISTS', sk, k) == 1 then
-    delta = delta - #k - redis.call('HSTRLEN', sk, k)
+  local n = size(k)
+  if n then
+    delta = delta - #k - n
     del[#del + 1] = k
   end
 end
@@ -67,13 +73,13 @@ for i = last + 1, #ARGV do drop(ARGV[i]) end
 if replace then
   for _, k in ipairs(redis.call('HKEYS', sk)) do drop(k) end
 end
-local total = tonumber(redis.call('HGET', mk, 'b') or '0')
 if limit > 0 and delta > 0 and total + delta > limit then
   return {-2, total + delta}
 end
 
 local ssk = sskey(sid, cat)
-if snaps > 0 and cur > 0 then
+local snapped = snaps > 0 and cur > 0
+if snapped then
   local h = redis.call('HGETALL', sk)
   local parts = {struct.pack('>BI8I8I4', 1, cur, now, #h / 2)}
   for i = 1, #h do parts[#parts + 1] = struct.pack('>I4', #h[i]) .. h[i] end
@@ -86,19 +92,17 @@ end
 for i = first, last, 1000 do
   redis.call('HSET', sk, unpack(ARGV, i, math.min(i + 999, last)))
 end
-local cv = redis.call('HINCRBY', mk, vf, 1)
-local sv = redis.call('HINCRBY', mk, 'sv', 1)
-redis.call('HINCRBY', mk, 'b', delta)
-redis.call('HSET', mk, 'lm', ARGV[7])
-redis.call('HSET', rk, 'sv', sv)
+cur, sv = cur + 1, sv + 1
+redis.call('HSET', mk, vf, n2s(cur), 'sv', n2s(sv), 'b', n2s(total + delta), 'lm', ARGV[7])
+redis.call('HSET', rk, 'sv', n2s(sv))
 -- State lives as long as its record (the commit script keeps them together).
 local ttl = redis.call('PTTL', rk)
 if ttl > 0 then
   redis.call('PEXPIRE', mk, ttl)
   redis.call('PEXPIRE', sk, ttl)
-  redis.call('PEXPIRE', ssk, ttl)
+  if snapped then redis.call('PEXPIRE', ssk, ttl) end
 end
-return {1, cv, sv}
+return {1, cur, sv}
 `)
 
 // scriptGetState: ARGV P, sid. Returns {record exists, ended entry exists,

@@ -21,8 +21,22 @@
 //	P e:{sid}, P ended       ended holding area (the record hash renamed, plus
 //	                         blob and tombstone fields; sorted set by end time)
 //	P a:{sid}, P archived    archive (hash, TTL retention; sorted set by end time)
+//	P st:{sid}:{category}    state of one category (hash key -> value bytes)
+//	P sm:{sid}               state meta (hash: v:{category} versions, sv state
+//	                         version, lm last modified, b total bytes)
+//	P ss:{sid}:{category}    snapshots of one category (list, newest first)
+//	P rp:{user}              the user's recovery points (sorted set by the end
+//	                         of each window)
+//	P rl:{tokenhash}         one-time recovery link (hash, TTL expiry + Grace)
+//	P up:{user}              the user's saved preferences (string, no TTL)
 //	P th:{key}               login throttle counter (hash)
 //	P l:{name}               lease (hash)
+//
+// The ended index is scored by the time each session becomes ready for
+// cleanup: its end for a logout, the end of its recovery window otherwise,
+// and the claim time once ClaimRecovery took it. A session's state keys
+// carry the TTL of its record while it lives and the ended entry's
+// (keep+Grace) once it ends; Archive and Purge delete them with the entry.
 //
 // It never uses KEYS or SCAN: every query is served from an index. Scripts
 // compute key names from the prefix, so the store needs a single Redis server
@@ -56,9 +70,10 @@ type Options struct {
 	// Prefix starts every key. Default "sc:". Stores with different
 	// prefixes share one server without seeing each other.
 	Prefix string
-	// Grace is the safety-net margin of every TTL: records and blobs expire
-	// at their deadline plus Grace, ended entries at keep plus Grace, if
-	// cleanup has not dealt with them first. It should exceed the cleanup
+	// Grace is the safety-net margin of every TTL: records, blobs and state
+	// expire at their deadline plus Grace, ended entries, the state of ended
+	// sessions and recovery points at keep plus Grace, if cleanup has not
+	// dealt with them first. It should exceed the cleanup
 	// interval by a wide margin. Default 1 h.
 	Grace time.Duration
 }
