@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
 )
 
 // A key file holds one line, "id:base64key". It is what a single-instance
@@ -91,6 +90,11 @@ func parseKeyLine(s string) (Key, error) {
 // is an error wrapping fs.ErrExist (replacing a key would make everything
 // sealed under it unreadable). The parent directory is created (0700) if
 // missing.
+//
+// The file appears complete or not at all: the line is written to a
+// temporary file (O_EXCL, 0600) and hard-linked into place, which fails if
+// path exists. Where hard links are not supported it is written in place
+// with O_EXCL instead.
 func CreateKeyFile(path string) (Key, error) {
 	var suffix [4]byte
 	if _, err := rand.Read(suffix[:]); err != nil {
@@ -101,16 +105,40 @@ func CreateKeyFile(path string) (Key, error) {
 		return Key{}, fmt.Errorf("seal: create key file: %w", err)
 	}
 	k := Key{ID: "local-" + hex.EncodeToString(suffix[:]), Secret: secret}
+	line := []byte(k.ID + ":" + base64.StdEncoding.EncodeToString(k.Secret) + "\n")
 
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Key{}, fmt.Errorf("seal: create key file: %w", err)
 	}
+	tmp := filepath.Join(dir, "."+filepath.Base(path)+"."+k.ID+".tmp")
+	if err := writeExcl(tmp, line); err != nil {
+		return Key{}, fmt.Errorf("seal: create key file: %w", err)
+	}
+	err := os.Link(tmp, path)
+	os.Remove(tmp)
+	switch {
+	case err == nil:
+		return k, nil
+	case errors.Is(err, fs.ErrExist):
+		return Key{}, fmt.Errorf("seal: create key file: %w", err)
+	}
+	// No hard links here (some network and FUSE file systems).
+	if err := writeExcl(path, line); err != nil {
+		return Key{}, fmt.Errorf("seal: create key file: %w", err)
+	}
+	return k, nil
+}
+
+// writeExcl creates path (which must not exist) with mode 0600 and writes
+// data to it durably. A file it could not finish is removed: a half-written
+// key file would stop every later start-up.
+func writeExcl(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return Key{}, fmt.Errorf("seal: create key file: %w", err)
+		return err
 	}
-	line := k.ID + ":" + base64.StdEncoding.EncodeToString(k.Secret) + "\n"
-	_, err = f.WriteString(line)
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -118,17 +146,15 @@ func CreateKeyFile(path string) (Key, error) {
 		err = cerr
 	}
 	if err != nil {
-		// A half-written file would stop every later start-up.
 		os.Remove(path)
-		return Key{}, fmt.Errorf("seal: create key file %s: %w", path, err)
 	}
-	return k, nil
+	return err
 }
 
 // LoadOrCreateKeyFile loads the key file at path, creating it first when it
-// does not exist; created reports which. Two processes starting at once end
-// up with the same key: the one that loses the O_EXCL race waits briefly for
-// the winner's line and loads it.
+// does not exist; created reports which. Processes starting at once end up
+// with the same key: the ones that lose the race load the winner's file,
+// which is complete from the moment it exists.
 func LoadOrCreateKeyFile(path string) (k Key, created bool, err error) {
 	k, ok, err := LoadKeyFile(path)
 	if err != nil || ok {
@@ -138,17 +164,9 @@ func LoadOrCreateKeyFile(path string) (k Key, created bool, err error) {
 	if !errors.Is(err, fs.ErrExist) {
 		return k, err == nil, err
 	}
-	// The file appeared since the first look: another process created it and
-	// may not have written its line yet. Give it a moment.
-	for range 20 {
-		k, ok, err = LoadKeyFile(path)
-		if err == nil && ok {
-			return k, false, nil
-		}
-		time.Sleep(25 * time.Millisecond)
+	k, ok, err = LoadKeyFile(path)
+	if err == nil && !ok {
+		err = fmt.Errorf("seal: key file %s disappeared while it was being created", path)
 	}
-	if err == nil {
-		err = fmt.Errorf("seal: key file %s: created by another process but not readable", path)
-	}
-	return Key{}, false, err
+	return k, false, err
 }

@@ -49,6 +49,10 @@ func TestCreateAndLoadKeyFile(t *testing.T) {
 	if _, err := CreateKeyFile(path); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("CreateKeyFile(existing) = %v, want fs.ErrExist", err)
 	}
+	// No temporary file is left behind, after success or refusal.
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only the key file", len(entries))
+	}
 	again, _, _ := LoadKeyFile(path)
 	if !bytes.Equal(again.Secret, k.Secret) {
 		t.Error("the key file changed")
