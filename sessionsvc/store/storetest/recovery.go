@@ -370,6 +370,13 @@ func testRecovery(t *testing.T, newStore func(t *testing.T) store.Store) {
 		checkPoint(t, "recovery point of the session Create found due", points[1], store.RecoveryPoint{
 			SID: "s-old", User: "ana", Reason: store.ReasonIdle, EndedAt: t1, ExpiresAt: t1.Add(window), Record: old,
 		})
+		// Their windows, and so their wait for cleanup, are Create's keep.
+		if got := mustEnded(t, s, t2.Add(window-time.Millisecond), 10); !slices.Equal(endedSIDs(got), []string{"s-old"}) {
+			t.Errorf("Ended just before s-mid's window closes: got %v, want [s-old]", endedSIDs(got))
+		}
+		if got := sortedEndedSIDs(mustEnded(t, s, t2.Add(window), 10)); !slices.Equal(got, []string{"s-mid", "s-old"}) {
+			t.Errorf("Ended when s-mid's window closes: got %v, want [s-mid s-old]", got)
+		}
 	})
 
 	t.Run("ClaimRecovery", func(t *testing.T) {

@@ -177,6 +177,13 @@ func testState(t *testing.T, newStore func(t *testing.T) store.Store) {
 				doc.Version, doc.Bytes, len(doc.Categories))
 		}
 		wantNoState(t, s, "s-unknown")
+		// Ended before it was ever written: still found, still empty, until cleanup.
+		mustCreate(t, s, newRecord("s-b", "ana", "analyst", now), now)
+		mustEnd(t, s, "s-b", store.Tombstone{SID: "s-b", Reason: store.ReasonIdle, Actor: "system", At: now})
+		if doc := mustState(t, s, "s-b"); doc.Version != 0 || doc.Bytes != 0 || len(doc.Categories) != 0 {
+			t.Errorf("GetState of an ended session never written: version %d, bytes %d, %d categories; want an empty doc",
+				doc.Version, doc.Bytes, len(doc.Categories))
+		}
 		if snaps := mustSnapshots(t, s, rec.SID, store.CatUserData); len(snaps) != 0 {
 			t.Errorf("Snapshots of a session never written: got %d, want none", len(snaps))
 		}
@@ -197,6 +204,11 @@ func testState(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Errorf("UpdateState of an unknown session: got %v, want ErrSessionGone", err)
 		}
 		wantNoState(t, s, "s-unknown")
+		// Past its deadline a session is not live, even before cleanup ends it.
+		due := store.StateUpdate{Category: store.CatUserData, Set: vals{"k": []byte("due")}, Expect: -1, Now: rec.Deadline()}
+		if _, err := s.UpdateState(t.Context(), rec.SID, due); !errors.Is(err, store.ErrSessionGone) {
+			t.Errorf("UpdateState at the session's deadline: got %v, want ErrSessionGone", err)
+		}
 
 		at := now.Add(time.Minute)
 		mustEnd(t, s, rec.SID, store.Tombstone{SID: rec.SID, Reason: store.ReasonTerminated, Actor: "root", At: at})
@@ -499,10 +511,9 @@ func testState(t *testing.T, newStore func(t *testing.T) store.Store) {
 			if d := diffValues(snap.Values, valuesAfter(int(ver))); len(d) > 0 {
 				t.Errorf("snapshot #%d (version %d) values:\n  %s", i, ver, strings.Join(d, "\n  "))
 			}
-			// At is when the snapshot was taken or when the captured version
-			// was written; the contract leaves that open, never anything else.
-			if taken, written := at[int(ver)+1], at[int(ver)]; !snap.At.Equal(taken) && !snap.At.Equal(written) {
-				t.Errorf("snapshot #%d (version %d): At %s, want %s (taken) or %s (written)", i, ver, fmtTime(snap.At), fmtTime(taken), fmtTime(written))
+			// At is when the snapshot was taken: the Now of the update that replaced it.
+			if taken := at[int(ver)+1]; !snap.At.Equal(taken) {
+				t.Errorf("snapshot #%d (version %d): At %s, want %s (the Now of the update that took it)", i, ver, fmtTime(snap.At), fmtTime(taken))
 			}
 		}
 		// A smaller N trims further.
