@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/seal"
 )
 
 func noEnv(string) string { return "" }
@@ -30,6 +31,17 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"frobnicate"}, noEnv, nil, &out, &errb); err == nil || !strings.Contains(err.Error(), "frobnicate") {
 		t.Errorf("unknown command: %v", err)
+	}
+}
+
+func TestGenKey(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"gen-key"}, noEnv, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	k, err := seal.ParseKey(strings.TrimSpace(out.String()))
+	if err != nil || len(k) != 32 {
+		t.Fatalf("gen-key printed %q: %v", out.String(), err)
 	}
 }
 
@@ -175,13 +187,22 @@ func TestServeDemoAnalyst(t *testing.T) {
 }
 
 func TestServeMemoryBackend(t *testing.T) {
+	dir := t.TempDir()
 	env := func(k string) string {
-		if k == "SESSIONCONSOLE_STORAGE_BACKEND" {
+		switch k {
+		case "SESSIONCONSOLE_STORAGE_BACKEND":
 			return "memory"
+		case "SESSIONCONSOLE_STORAGE_PATH":
+			return filepath.Join(dir, "unused.db") // the generated key file goes next to it
+		case "SESSIONCONSOLE_STORAGE_FILES_PATH":
+			return filepath.Join(dir, "files")
 		}
 		return ""
 	}
 	addr, stop := startServe(t, []string{"-config", "config.yaml", "-addr", "127.0.0.1:0"}, env)
+	if _, err := os.Stat(filepath.Join(dir, "session.key")); err != nil {
+		t.Errorf("no generated key file: %v", err)
+	}
 	for _, p := range []string{"/healthz", "/readyz", "/login"} {
 		res, err := http.Get("http://" + addr + p)
 		if err != nil {

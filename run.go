@@ -21,6 +21,8 @@ import (
 
 	"github.com/ppfiber/sessionconsole/handlers"
 	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/files"
+	"github.com/ppfiber/sessionconsole/sessionsvc/seal"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 	redisstore "github.com/ppfiber/sessionconsole/sessionsvc/store/redis"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store/sqlite"
@@ -33,6 +35,7 @@ var version = ""
 const usage = `usage:
   sessionconsole [serve] [-config FILE] [-addr HOST:PORT]   run the server
   sessionconsole hash-password                              read a password from stdin, print its argon2id hash
+  sessionconsole gen-key                                    print a new encryption key for security.encryption_keys
   sessionconsole version                                    print the version
 `
 
@@ -47,6 +50,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, args, getenv, stdout, stderr, nil)
 	case "hash-password":
 		return hashPassword(stdin, stdout)
+	case "gen-key":
+		k, err := seal.GenerateKey()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, k)
+		return nil
 	case "version":
 		fmt.Fprintln(stdout, "sessionconsole", versionString())
 		return nil
@@ -135,7 +145,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if hooks != nil && hooks.now != nil {
 		now = hooks.now
 	}
-	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: st, Logger: log, Now: now})
+	ring, err := loadKeys(cfg, getenv, log)
+	if err != nil {
+		return err
+	}
+	fm, err := files.NewManager(cfg.Storage.FilesPath, cfg.Storage.QuotaBytes())
+	if err != nil {
+		return fmt.Errorf("storage.files_path: %w", err)
+	}
+	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: st, Logger: log, Now: now, Keys: ring, Files: fm})
 	if err != nil {
 		return err
 	}
@@ -182,6 +200,36 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// loadKeys builds the keyring that encrypts sessions at rest: the configured
+// keys, or, for the embedded stores only, a key file made once next to the
+// database. Redis instances must share a configured key (config validation
+// says so).
+func loadKeys(cfg sessionsvc.Config, getenv func(string) string, log *slog.Logger) (*seal.Keyring, error) {
+	if !cfg.Security.SessionEncryption {
+		log.Warn("security.session_encryption is off: session data is stored as plain JSON")
+		return nil, nil
+	}
+	keys, err := cfg.Security.Keys(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		path := cfg.Storage.KeyFilePath()
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("key file: %w", err)
+		}
+		k, created, err := seal.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			log.Info("generated an encryption key file; keep it with the database", slog.String("path", path))
+		}
+		keys = []seal.Key{k}
+	}
+	return seal.New(keys...)
 }
 
 func openStore(ctx context.Context, cfg sessionsvc.Config, log *slog.Logger) (store.Store, error) {

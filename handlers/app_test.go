@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -23,6 +24,8 @@ import (
 
 	"github.com/ppfiber/sessionconsole/handlers"
 	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/files"
+	"github.com/ppfiber/sessionconsole/sessionsvc/seal"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 	redisstore "github.com/ppfiber/sessionconsole/sessionsvc/store/redis"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store/redis/redistest"
@@ -63,6 +66,29 @@ type backend struct {
 	name  string
 	store store.Store
 	redis *redistest.Server
+	files string        // files_path shared by the app instances on this backend
+	ring  *seal.Keyring // nil: testKeyA
+}
+
+func (b *backend) filesRoot(t *testing.T) string {
+	if b.files == "" {
+		b.files = t.TempDir()
+	}
+	return b.files
+}
+
+var (
+	testKeyA = seal.Key{ID: "a", Secret: bytes.Repeat([]byte{0xA1}, 32)}
+	testKeyB = seal.Key{ID: "b", Secret: bytes.Repeat([]byte{0xB2}, 32)}
+)
+
+func testRing(t testing.TB, keys ...seal.Key) *seal.Keyring {
+	t.Helper()
+	r, err := seal.New(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // newBackend opens a fresh store of the named kind.
@@ -142,7 +168,15 @@ func newAppOn(t *testing.T, be *backend, cfg sessionsvc.Config, clk *clock) *app
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), nil))
-	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: be.store, Logger: log, Now: clk.Now})
+	fm, err := files.NewManager(be.filesRoot(t), cfg.Storage.QuotaBytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := be.ring
+	if ring == nil && cfg.Security.SessionEncryption {
+		ring = testRing(t, testKeyA)
+	}
+	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: be.store, Logger: log, Now: clk.Now, Keys: ring, Files: fm})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,4 +333,12 @@ func forEachBackend(t *testing.T, f func(t *testing.T, backend string)) {
 
 func TestMain(m *testing.M) {
 	os.Exit(m.Run())
+}
+
+func urlValues(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
 }

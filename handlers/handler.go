@@ -38,6 +38,10 @@ type Sessions interface {
 	EndOwn(ctx context.Context, sid string) error
 	EndOthers(ctx context.Context) (int, error)
 	Ready(ctx context.Context) error
+	RecoveryOffers(ctx context.Context) ([]sessionsvc.RecoveryOffer, error)
+	Recover(ctx context.Context, r *http.Request, sid string) (string, error)
+	RecoveryLinkUser(ctx context.Context, token string) (string, error)
+	RecoverWithLink(ctx context.Context, r *http.Request, token string) (string, error)
 }
 
 // Handler serves every route. Build it with New and mount it with Register.

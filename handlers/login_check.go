@@ -54,6 +54,10 @@ func (h *Handler) loginCheck(c echo.Context) error {
 	}
 	if next == "" {
 		next = homeFor(res.Role)
+		// Ended sessions the user can resume come first.
+		if offers, err := h.sessions.RecoveryOffers(ctx); err == nil && len(offers) > 0 {
+			next = "/recover"
+		}
 	}
 	return redirect(c, next)
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -20,8 +21,12 @@ func (h *Handler) Register(e *echo.Echo) {
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true,
 		HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			path := v.URIPath
+			if strings.HasPrefix(path, "/recover/") {
+				path = "/recover/:token" // a one-time link's token stays out of the logs
+			}
 			attrs := []slog.Attr{
-				slog.String("method", v.Method), slog.String("path", v.URIPath), slog.Int("status", v.Status),
+				slog.String("method", v.Method), slog.String("path", path), slog.Int("status", v.Status),
 				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID),
 			}
 			if v.Error != nil {
@@ -54,6 +59,12 @@ func (h *Handler) Register(e *echo.Echo) {
 	u.GET("/account/sessions", h.accountSessionList)
 	u.POST("/account/sessions/end-others", h.accountSessionEndOthers)
 	u.POST("/account/sessions/:sid/end", h.accountSessionEnd)
+
+	// Resuming an ended session: the user's own points, or an admin's one-time link.
+	u.GET("/recover", h.recoveryList)
+	u.POST("/recover", h.recoveryResume)
+	u.GET("/recover/:token", h.recoveryLinkShow)
+	u.POST("/recover/:token", h.recoveryLinkUse)
 
 	// Workspace (analysts; admins may use it too) and console (admins and operators).
 	u.GET("/workspace", h.workspaceHome, h.roles(sessionsvc.RoleAnalyst, sessionsvc.RoleAdmin))

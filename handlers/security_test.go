@@ -123,6 +123,7 @@ type gateStore struct {
 	held     chan struct{}
 	failList bool
 	corrupt  bool
+	flipBlob bool
 }
 
 func (g *gateStore) CommitCtx(ctx context.Context, h string, b []byte, exp time.Time) error {
@@ -142,6 +143,10 @@ func (g *gateStore) FindCtx(ctx context.Context, h string) ([]byte, bool, error)
 	defer g.mu.Unlock()
 	if ok && g.corrupt {
 		return []byte("\x00not json"), true, nil
+	}
+	if ok && g.flipBlob {
+		b = append([]byte(nil), b...)
+		b[len(b)-3] ^= 0x01
 	}
 	return b, ok, err
 }
@@ -373,37 +378,55 @@ func TestCleanupOneInstanceAtATime(t *testing.T) {
 		var sids []string
 		for _, u := range []string{"ana", "olga", "adam"} {
 			a1.browser().login(u)
-			sids = append(sids, sessionsOf(t, a1, u)[0].SID)
+			sid := sessionsOf(t, a1, u)[0].SID
+			sids = append(sids, sid)
+			writeFile(t, a1, sid, "data.csv", "comentario\nhola\n")
 		}
+		logoutB, _ := signedIn(t, a1, "olga") // a fourth session, signed out: nothing to recover
+		logoutB.post("/logout", urlValues("csrf_token", logoutB.csrf()))
 		clk.Add(21 * time.Minute)
-		var wg sync.WaitGroup
-		stats := make([]sessionsvc.CleanupStats, 2)
-		for i, a := range []*app{a1, a2} {
-			wg.Go(func() {
-				s, err := a.Svc.Cleanup(context.Background())
-				if err != nil {
-					t.Error(err)
-				}
-				stats[i] = s
-			})
+
+		// Two schedulers at once: one runs the pass, the other finds the lease taken.
+		pass := func() []sessionsvc.CleanupStats {
+			var wg sync.WaitGroup
+			stats := make([]sessionsvc.CleanupStats, 2)
+			for i, a := range []*app{a1, a2} {
+				wg.Go(func() {
+					s, err := a.Svc.Cleanup(context.Background())
+					if err != nil {
+						t.Error(err)
+					}
+					stats[i] = s
+				})
+			}
+			wg.Wait()
+			if stats[0].Ran && stats[1].Ran && stats[0].Ended+stats[0].Archived > 0 && stats[1].Ended+stats[1].Archived > 0 {
+				t.Errorf("both instances worked at once: %+v", stats)
+			}
+			return stats
 		}
-		wg.Wait()
-		ended := stats[0].Ended + stats[1].Ended
-		archived := stats[0].Archived + stats[1].Archived
-		if ended != 3 || archived != 3 {
-			t.Fatalf("cleanup ended %d archived %d, want 3 and 3 (stats %+v)", ended, archived, stats)
+		sum := func(stats []sessionsvc.CleanupStats) (ended, archived int) {
+			return stats[0].Ended + stats[1].Ended, stats[0].Archived + stats[1].Archived
 		}
-		if stats[0].Ran && stats[1].Ran && stats[0].Ended > 0 && stats[1].Ended > 0 {
-			t.Errorf("both instances worked at once: %+v", stats)
+		// The idle sessions end; only the signed-out one is archived at once:
+		// the others wait out their recovery window with state and files.
+		if ended, archived := sum(pass()); ended != 3 || archived != 1 {
+			t.Fatalf("first pass ended %d archived %d, want 3 and 1", ended, archived)
 		}
-		// A second pass finds nothing to do; the archive holds the sessions.
+		for _, sid := range sids {
+			if _, ok := readFile(t, a1, sid, "data.csv"); !ok {
+				t.Fatalf("files of %s removed inside the recovery window", sid)
+			}
+		}
+		clk.Add(61 * time.Minute)
+		if ended, archived := sum(pass()); ended != 0 || archived != 3 {
+			t.Fatalf("after the window: ended %d archived %d, want 0 and 3", ended, archived)
+		}
+		// A further pass finds nothing; the archive holds the sessions, the
+		// files are gone.
 		s, err := a2.Svc.Cleanup(context.Background())
 		if err != nil || s.Ended+s.Archived+s.Purged != 0 {
-			t.Fatalf("second pass: %+v %v", s, err)
-		}
-		ended2, err := bk.store.Ended(context.Background(), 10)
-		if err != nil || len(ended2) != 0 {
-			t.Fatalf("ended holding area after cleanup: %d %v", len(ended2), err)
+			t.Fatalf("third pass: %+v %v", s, err)
 		}
 		for _, sid := range sids {
 			arc, ok, err := bk.store.Archived(context.Background(), sid)
@@ -413,15 +436,30 @@ func TestCleanupOneInstanceAtATime(t *testing.T) {
 			if arc.Tombstone.Reason != store.ReasonIdle || arc.Tombstone.Actor != "system" || len(arc.Blob) == 0 || arc.Record.SID != sid {
 				t.Errorf("archive of %s = reason %q actor %q blob %d bytes", sid, arc.Tombstone.Reason, arc.Tombstone.Actor, len(arc.Blob))
 			}
+			if len(arc.Files) != 1 || arc.Files[0] != "data.csv" {
+				t.Errorf("archived file list of %s = %v", sid, arc.Files)
+			}
+			if _, ok := arc.State.Categories[store.CatUserData]; !ok {
+				t.Errorf("archive of %s has no final state", sid)
+			}
+			if _, ok := arc.State.Categories[store.CatTemporaryData]; ok {
+				t.Errorf("archive of %s kept temporary_data", sid)
+			}
+			if _, ok := readFile(t, a1, sid, "data.csv"); ok {
+				t.Errorf("files of %s outlived cleanup", sid)
+			}
 		}
 		// With archive_expired off, cleanup removes without archiving.
 		cfg.Cleanup.ArchiveExpired = false
 		a3 := newAppOn(t, bk, cfg, clk)
-		b := a3.browser()
-		b.login("ana")
+		a3.browser().login("ana")
 		clk.Add(21 * time.Minute)
+		if s, err = a3.Svc.Cleanup(context.Background()); err != nil || s.Ended != 1 || s.Purged != 0 {
+			t.Fatalf("cleanup without archive, inside the window: %+v %v", s, err)
+		}
+		clk.Add(61 * time.Minute)
 		s, err = a3.Svc.Cleanup(context.Background())
-		if err != nil || s.Ended != 1 || s.Purged != 1 || s.Archived != 0 {
+		if err != nil || s.Purged != 1 || s.Archived != 0 {
 			t.Fatalf("cleanup without archive: %+v %v", s, err)
 		}
 	})

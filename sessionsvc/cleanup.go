@@ -90,22 +90,31 @@ func (s *Service) Cleanup(ctx context.Context) (CleanupStats, error) {
 
 	retention := time.Duration(s.cfg.Cleanup.ArchiveDays) * 24 * time.Hour
 	for {
-		ended, err := s.st.Ended(ctx, cleanupBatch)
+		ended, err := s.st.Ended(ctx, s.now(), cleanupBatch)
 		if err != nil {
 			return stats, s.unavailable("cleanup: ended", err)
 		}
 		for _, e := range ended {
+			sid := e.Record.SID
 			if s.cfg.Cleanup.ArchiveExpired {
+				delete(e.State.Categories, store.CatTemporaryData)
+				e.Files = s.fileList(ctx, sid)
 				if err := s.st.Archive(ctx, e, s.now(), retention); err != nil {
 					return stats, s.unavailable("cleanup: archive", err)
 				}
 				stats.Archived++
-				continue
+			} else {
+				if err := s.st.Purge(ctx, sid); err != nil {
+					return stats, s.unavailable("cleanup: purge", err)
+				}
+				stats.Purged++
 			}
-			if err := s.st.Purge(ctx, e.Record.SID); err != nil {
-				return stats, s.unavailable("cleanup: purge", err)
+			// The namespace goes last: a pass that stops before this repeats it.
+			if s.files != nil {
+				if err := s.files.Remove(sid); err != nil {
+					s.log.WarnContext(ctx, "cleanup: remove files", slog.String("sid", sid), slog.String("error", err.Error()))
+				}
 			}
-			stats.Purged++
 		}
 		if len(ended) < cleanupBatch {
 			break
@@ -138,4 +147,26 @@ func (s *Service) RunCleanup(ctx context.Context) {
 			s.log.WarnContext(ctx, "cleanup pass failed", slog.String("error", err.Error()))
 		}
 	}
+}
+
+// fileList names the files of a session's namespace, for its archive.
+func (s *Service) fileList(ctx context.Context, sid string) []string {
+	if s.files == nil || !s.files.Exists(sid) {
+		return nil
+	}
+	ns, err := s.files.Namespace(sid)
+	if err != nil {
+		s.log.WarnContext(ctx, "cleanup: open files", slog.String("sid", sid), slog.String("error", err.Error()))
+		return nil
+	}
+	defer ns.Close()
+	infos, err := ns.List()
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(infos))
+	for _, fi := range infos {
+		names = append(names, fi.Name)
+	}
+	return names
 }

@@ -41,9 +41,8 @@ func throttleDelay(failures, free int) time.Duration {
 
 // LoginResult is a successful sign-in.
 type LoginResult struct {
-	SID     string
-	Role    string
-	Evicted []store.Tombstone // the user's sessions this sign-in ended to stay within the limit
+	SID  string
+	Role string
 }
 
 // Login checks the credentials and, on success, creates a new session with a
@@ -93,14 +92,33 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 		return LoginResult{}, s.unavailable("login throttle", err)
 	}
 
+	sid, err := s.startSession(ctx, r, acct.Username, "")
+	if err != nil {
+		return LoginResult{}, err
+	}
+	s.log.InfoContext(ctx, "signed in", slog.String("sid", sid), slog.String("user", acct.Username), slog.String("role", acct.Role), slog.String("ip", ip))
+	return LoginResult{SID: sid, Role: acct.Role}, nil
+}
+
+// startSession replaces the request's session, if any, with a new one for user:
+// a new token (never one the browser brought), a new sid, the per-user limit
+// applied, and its initial state. The cookie is written by Save.
+func (s *Service) startSession(ctx context.Context, r *http.Request, user, recoveredFrom string) (string, error) {
+	st := stateFrom(ctx)
+	acct, ok := s.account(user)
+	if st == nil || !ok {
+		return "", fmt.Errorf("sessionsvc: start session for %q: no request state or account", user)
+	}
+	now := s.now()
+	ip := s.ClientIP(r)
 	// A session the browser still holds ends here: one browser, one session.
 	if st.meta != nil {
-		if err := s.endCurrent(ctx, st, store.ReasonLogout, username); err != nil {
-			return LoginResult{}, err
+		if err := s.endCurrent(ctx, st, store.ReasonLogout, user); err != nil {
+			return "", err
 		}
 	}
 	if err := s.sm.RenewToken(ctx); err != nil {
-		return LoginResult{}, s.unavailable("new token", err)
+		return "", s.unavailable("new token", err)
 	}
 	s.sm.Clear(ctx)
 	m := Meta{
@@ -124,13 +142,18 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 		ExpiresAt: fromMS(m.ExpiresAt), IdleAt: fromMS(m.IdleAt), LifetimeAt: fromMS(m.LifetimeAt),
 		FirstIP: ip, LastIP: ip, FirstUserAgent: r.UserAgent(), LastUserAgent: r.UserAgent(),
 		Device: s.device(r.UserAgent()), Fingerprint: m.Fingerprint, Path: r.URL.Path, Processing: "idle",
+		RecoveredFrom: recoveredFrom,
 	}
 	ended, err := s.st.Create(ctx, rec, s.cfg.Session.MaxSessionsPerUser, now, s.cfg.Session.RecoveryWindow())
 	if err != nil {
-		return LoginResult{}, s.unavailable("create session", err)
+		return "", s.unavailable("create session", err)
 	}
 	for _, t := range ended {
 		s.log.InfoContext(ctx, "session ended", slog.String("sid", t.SID), slog.String("user", t.User), slog.String("reason", string(t.Reason)))
+	}
+	sc := sessionContext{IP: ip, UserAgent: r.UserAgent(), Referrer: r.Referer(), Locale: localeFrom(r.Header.Get("Accept-Language"))}
+	if err := s.initState(ctx, m.SID, m.User, sc); err != nil {
+		return "", err
 	}
 	st.meta = &m
 	st.ended = nil
@@ -138,8 +161,7 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 	st.dirty = true
 	st.newToken = true
 	st.clear = false
-	s.log.InfoContext(ctx, "signed in", slog.String("sid", m.SID), slog.String("user", m.User), slog.String("role", m.Role), slog.String("ip", ip))
-	return LoginResult{SID: m.SID, Role: m.Role, Evicted: ended}, nil
+	return m.SID, nil
 }
 
 // endCurrent ends the request's own session and forgets it.
@@ -250,4 +272,18 @@ func (s *Service) sign(purpose, payload string) string {
 	h := hmac.New(sha256.New, s.formKey)
 	fmt.Fprintf(h, "%s\x00%s", purpose, payload)
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// localeFrom picks the session's initial locale from Accept-Language: English
+// when the browser prefers it, else the Paraguayan Spanish most analysts read.
+func localeFrom(acceptLanguage string) string {
+	first, _, _ := strings.Cut(acceptLanguage, ",")
+	first, _, _ = strings.Cut(strings.TrimSpace(first), ";")
+	switch lang := strings.ToLower(first); {
+	case strings.HasPrefix(lang, "en"):
+		return "en"
+	case strings.HasPrefix(lang, "es"):
+		return "es-PY"
+	}
+	return "es-PY"
 }

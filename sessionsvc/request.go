@@ -146,9 +146,19 @@ func (s *Service) Load(r *http.Request) (*http.Request, error) {
 		if !errors.Is(err, errCorruptBlob) {
 			return nil, s.unavailable("load session", err)
 		}
-		s.log.WarnContext(ctx, "corrupt session blob: cookie cleared", slog.String("error", err.Error()))
-		st.clear = true
 		loaded, _ = s.sm.Load(ctx, "")
+		var be *blobError
+		if errors.As(err, &be) && be.sid != "" {
+			// A blob that fails authentication ends its session for good.
+			if terr := s.tampered(ctx, be.sid, "session blob", be.err); errors.Is(terr, ErrUnavailable) {
+				return nil, terr
+			}
+			t := store.Tombstone{SID: be.sid, Reason: store.ReasonSecurity, At: s.now()}
+			st.ended = &t
+		} else {
+			s.securityEvent(ctx, "unreadable session blob: cookie cleared", slog.String("error", err.Error()))
+			st.clear = true
+		}
 	}
 	ctx = context.WithValue(loaded, stateKey{}, st)
 

@@ -19,11 +19,14 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	useragent "github.com/medama-io/go-useragent"
 
+	"github.com/ppfiber/sessionconsole/sessionsvc/files"
+	"github.com/ppfiber/sessionconsole/sessionsvc/seal"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
 
@@ -58,6 +61,11 @@ type Options struct {
 	Now func() time.Time
 	// Instance names this app instance in cleanup leases. Default: random.
 	Instance string
+	// Keys encrypt session blobs, state and preferences at rest; required when
+	// security.session_encryption is on.
+	Keys *seal.Keyring
+	// Files holds each session's file namespace; nil keeps no files.
+	Files *files.Manager
 }
 
 // Service is the session lifecycle service. It is safe for concurrent use.
@@ -75,6 +83,10 @@ type Service struct {
 	// dummyHash is verified when the username is unknown, so that a failed
 	// sign-in takes as long whether or not the account exists.
 	dummyHash string
+
+	ring           *seal.Keyring // nil: stored as plain JSON
+	files          *files.Manager
+	securityEvents atomic.Int64
 
 	mu       sync.RWMutex
 	accounts map[string]Account
@@ -94,6 +106,14 @@ func New(opts Options) (*Service, error) {
 		trusted:  opts.Config.TrustedProxyNets(),
 		formKey:  opts.Config.Security.Secret(),
 		ua:       useragent.NewParser(),
+		files:    opts.Files,
+	}
+	if opts.Config.Security.SessionEncryption {
+		if opts.Keys == nil {
+			return nil, errors.New("sessionsvc: security.session_encryption is on but no encryption keys were given")
+		}
+		s.ring = opts.Keys
+		s.st = sealedBlobs{Store: opts.Store, ring: opts.Keys}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -119,7 +139,7 @@ func New(opts Options) (*Service, error) {
 		s.cookie.name = "__Host-sc_session"
 	}
 	sm := scs.New()
-	sm.Store = opts.Store
+	sm.Store = s.st
 	sm.Codec = jsonCodec{}
 	sm.HashTokenInStore = true
 	sm.Lifetime = opts.Config.Session.Lifetime()

@@ -245,15 +245,22 @@ type Page struct {
 	Next    string // cursor of the next page; "" on the last page
 }
 
-// EndedSession is what End keeps for cleanup: the final record, the final blob
-// and the tombstone. It stays until Archive or Purge removes it.
+// EndedSession is what End keeps for cleanup and recovery: the final record,
+// the final blob and the tombstone, while the session's state stays where it
+// was. It stays until Archive or Purge removes it.
 type EndedSession struct {
 	Record    Record
 	Blob      []byte
 	Tombstone Tombstone
+	// State is the session's final state. Ended fills it; Archive stores what
+	// the caller passes (the service drops temporary_data first).
+	State StateDoc
+	// Files lists the session's files at archive time; the caller fills it.
+	Files []string
 }
 
-// Archived is an ended session kept after cleanup when archive_expired is on.
+// Archived is an ended session kept after cleanup when archive_expired is on,
+// with its final state and file list.
 type Archived struct {
 	EndedSession
 	ArchivedAt time.Time
@@ -293,7 +300,9 @@ type Registry interface {
 
 	// End ends one session atomically: it writes the tombstone (kept for
 	// keep), moves the record and blob into the ended holding area for cleanup,
-	// and removes the blob, record and every index entry. It reports whether
+	// and removes the blob, record and every index entry. The session's state
+	// stays; unless the reason is logout, the session becomes a recovery
+	// point of its user for keep (the recovery window). It reports whether
 	// this call ended it; ending an ended or unknown session is (false, nil).
 	End(ctx context.Context, sid string, t Tombstone, keep time.Duration) (bool, error)
 
@@ -314,19 +323,167 @@ type Registry interface {
 	// before now and that have not been ended yet, earliest deadline first.
 	Due(ctx context.Context, now time.Time, limit int) ([]Record, error)
 
-	// Ended returns up to limit sessions in the ended holding area, oldest end first.
-	Ended(ctx context.Context, limit int) ([]EndedSession, error)
+	// Ended returns up to limit sessions of the ended holding area that are
+	// ready for cleanup at now, earliest first, with their final State. A
+	// session is ready when it ended by logout, or when its recovery window
+	// (the keep passed to End or Create) has closed, or once it was recovered
+	// (ClaimRecovery): until then its state, snapshots and recovery point
+	// must stay.
+	Ended(ctx context.Context, now time.Time, limit int) ([]EndedSession, error)
 
-	// Archive stores e as archived (kept for retention) and removes it from
-	// the ended holding area, atomically. Archiving twice is not an error.
+	// Archive stores e as archived (kept for retention) and removes, in one
+	// atomic step, the ended entry, the session's state, snapshots and
+	// recovery point. Archiving twice is not an error.
 	Archive(ctx context.Context, e EndedSession, now time.Time, retention time.Duration) error
 
-	// Purge removes sid from the ended holding area without archiving it.
-	// Purging twice is not an error.
+	// Purge removes what Archive removes, without archiving. Purging twice is
+	// not an error.
 	Purge(ctx context.Context, sid string) error
 
 	// Archived returns an archived session.
 	Archived(ctx context.Context, sid string) (Archived, bool, error)
+
+	// SetProcessing sets a live session's processing status and progress
+	// (percent), the fast-changing figures that are not versioned state. It
+	// returns ErrSessionGone for a session without a live record.
+	SetProcessing(ctx context.Context, sid, status string, progress int) error
+}
+
+// The state categories of the spec.
+const (
+	CatUserData      = "user_data"
+	CatAnalysisData  = "analysis_data"
+	CatUIState       = "ui_state"
+	CatPreferences   = "preferences"
+	CatTemporaryData = "temporary_data"
+)
+
+// Categories lists the state categories in display order.
+var Categories = []string{CatUserData, CatAnalysisData, CatUIState, CatPreferences, CatTemporaryData}
+
+// ValidCategory reports whether c is one of Categories.
+func ValidCategory(c string) bool {
+	for _, k := range Categories {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// More sentinel errors of the state contract.
+var (
+	// ErrVersionConflict is returned by UpdateState when Expect does not match
+	// the category's current version.
+	ErrVersionConflict = errors.New("store: state version conflict")
+	// ErrStateTooLarge is returned by UpdateState when the write would take
+	// the session's state past Limit bytes.
+	ErrStateTooLarge = errors.New("store: session state too large")
+)
+
+// CategoryDoc is one category of a session's state. Values are opaque bytes
+// (the service stores them encrypted); the store never looks inside.
+type CategoryDoc struct {
+	Values  map[string][]byte
+	Version int64 // 0 until the first write
+}
+
+// StateDoc is a session's whole state.
+type StateDoc struct {
+	Categories   map[string]CategoryDoc // only categories that were ever written
+	Version      int64                  // state_version: bumped by every update
+	LastModified time.Time
+	Bytes        int64 // sum of len(key)+len(value) over every category
+}
+
+// StateUpdate is one atomic write to one category of a live session.
+type StateUpdate struct {
+	Category string
+	Set      map[string][]byte // keys to write
+	Delete   []string          // keys to remove
+	Replace  bool              // drop every key of the category not in Set
+	// Expect is the category version the caller read; the update fails with
+	// ErrVersionConflict unless it matches. -1 writes unconditionally.
+	Expect int64
+	// Snapshots > 0 keeps a snapshot of the category as it was before this
+	// update (when it had been written before), trimming to the newest
+	// Snapshots; 0 takes none.
+	Snapshots int
+	// Limit bounds the session's total state bytes after the update; 0 means
+	// no limit.
+	Limit int64
+	Now   time.Time
+}
+
+// StateVersions are the versions after an update.
+type StateVersions struct {
+	Category     int64
+	State        int64
+	LastModified time.Time
+}
+
+// Snapshot is a category as it was before an update.
+type Snapshot struct {
+	Version int64 // the category version it captured
+	At      time.Time
+	Values  map[string][]byte
+}
+
+// RecoveryPoint is an ended session its user may resume. It is the ended
+// session itself: its final state and files stay until the window closes.
+type RecoveryPoint struct {
+	SID       string
+	User      string
+	Reason    Reason
+	EndedAt   time.Time
+	ExpiresAt time.Time // end of the recovery window
+	Record    Record    // final record: last activity, path, processing status
+}
+
+// State keeps each session's versioned state, snapshots, recovery points and
+// recovery links, and each user's saved preferences.
+type State interface {
+	// GetState returns a session's state while it is live or ended but not
+	// yet archived or purged. A session with no state yet is found with an
+	// empty doc if its record is live; an unknown sid is found=false.
+	GetState(ctx context.Context, sid string) (StateDoc, bool, error)
+
+	// UpdateState applies u atomically, only while the session's registry
+	// record is live (else ErrSessionGone): it snapshots if asked, checks
+	// Expect, writes and deletes the keys, bumps the category version and
+	// the session's state version (also in the registry record's
+	// StateVersion), sets LastModified to u.Now and keeps Bytes exact.
+	// Concurrent updates never lose each other's keys.
+	UpdateState(ctx context.Context, sid string, u StateUpdate) (StateVersions, error)
+
+	// Snapshots returns a category's snapshots, newest first.
+	Snapshots(ctx context.Context, sid, category string) ([]Snapshot, error)
+
+	// RecoveryPoints returns the user's recovery points whose window is open
+	// at now, newest end first. End and Create make one for every session they
+	// end with a reason other than logout, expiring keep after the end.
+	RecoveryPoints(ctx context.Context, user string, now time.Time) ([]RecoveryPoint, error)
+
+	// ClaimRecovery takes sid's recovery point for user, once: it reports
+	// false when there is none, it is another user's, its window closed at
+	// now, or it was claimed before. A claimed session becomes ready for
+	// cleanup (see Ended) once the caller has copied its state.
+	ClaimRecovery(ctx context.Context, sid, user string, now time.Time) (RecoveryPoint, bool, error)
+
+	// SaveRecoveryLink stores a one-time link, by the hash of its token, to
+	// sid's recovery point for user, until expires.
+	SaveRecoveryLink(ctx context.Context, tokenHash, sid, user string, expires time.Time) error
+	// RecoveryLink returns the link without using it (false when unknown,
+	// used or expired at now).
+	RecoveryLink(ctx context.Context, tokenHash string, now time.Time) (sid, user string, ok bool, err error)
+	// UseRecoveryLink marks the link used, once: false if it was unknown,
+	// used or expired at now.
+	UseRecoveryLink(ctx context.Context, tokenHash string, now time.Time) (sid, user string, ok bool, err error)
+
+	// SaveUserPrefs stores a user's preferences (opaque bytes) for their next
+	// sessions; UserPrefs reads them.
+	SaveUserPrefs(ctx context.Context, user string, b []byte) error
+	UserPrefs(ctx context.Context, user string) ([]byte, bool, error)
 }
 
 // Throttle keeps login failure counters shared by every app instance.
@@ -355,6 +512,7 @@ type Leases interface {
 type Store interface {
 	Blobs
 	Registry
+	State
 	Throttle
 	Leases
 	// Ping reports whether the backend answers.

@@ -1,0 +1,32 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ppfiber/sessionconsole/views"
+)
+
+// recoveryList shows the signed-in user the ended sessions they can resume.
+func (h *Handler) recoveryList(c echo.Context) error {
+	return h.renderRecovery(c, http.StatusOK, "")
+}
+
+func (h *Handler) renderRecovery(c echo.Context, status int, msg string) error {
+	ctx := c.Request().Context()
+	offers, err := h.sessions.RecoveryOffers(ctx)
+	if err != nil {
+		return err
+	}
+	cur, _ := h.sessions.Current(ctx)
+	p := views.RecoveryProps{Layout: h.layout(c, "Resume your work"), Now: h.now(), Error: msg, Home: homeFor(cur.Role)}
+	for _, o := range offers {
+		p.Offers = append(p.Offers, views.RecoveryOffer{
+			SID: o.SID, ShortSID: shortSID(o.SID), Why: h.sessions.EndedMessage(o.Tombstone()),
+			EndedAt: o.EndedAt, ExpiresAt: o.ExpiresAt, LastActivity: o.LastActivity, Page: o.Page,
+			Processing: o.Processing, Files: o.Files, Analyses: o.Analyses,
+		})
+	}
+	return h.render(c, status, views.RecoveryPage(p))
+}

@@ -1,0 +1,241 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/files"
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+)
+
+// writeFile puts a file into a session's namespace, as an upload would.
+func writeFile(t *testing.T, a *app, sid, name, body string) {
+	t.Helper()
+	fm, err := files.NewManager(a.Backend.filesRoot(t), a.Cfg.Storage.QuotaBytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := fm.Namespace(sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	w, err := ns.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, body); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, a *app, sid, name string) (string, bool) {
+	t.Helper()
+	fm, _ := files.NewManager(a.Backend.filesRoot(t), a.Cfg.Storage.QuotaBytes())
+	if !fm.Exists(sid) {
+		return "", false
+	}
+	ns, err := fm.Namespace(sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	f, err := ns.Open(name)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(f)
+	return string(b), true
+}
+
+// endedWithWork signs ana in, gives her session state and a file, and has an
+// admin terminate it. It returns her browser and the ended sid.
+func endedWithWork(t *testing.T, a *app) (*browser, string) {
+	t.Helper()
+	b, sid := signedIn(t, a, "ana")
+	ctx := context.Background()
+	for cat, kv := range map[string][2]string{
+		store.CatUserData:      {"note", "análisis de julio"},
+		store.CatUIState:       {"current_page", "analysis"},
+		store.CatTemporaryData: {"scratch", "drop me"},
+	} {
+		if _, err := a.Svc.SetStateValue(ctx, sid, cat, kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, a, sid, "comentarios.csv", "comentario\nmuy buena conexión\n")
+	a.Clock.Add(2 * time.Minute)
+	b.get("/account/sessions") // the page she was on
+	if err := a.Svc.Terminate(ctx, sid, "adam", "maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	return b, sid
+}
+
+func TestRecoveryThroughLogin(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be string) {
+		a := newApp(t, be)
+		b, old := endedWithWork(t, a)
+		assertEnded(t, b, b.get("/workspace"), "ended by an administrator: maintenance")
+
+		res := b.login("ana")
+		if loc := res.Header.Get("Location"); loc != "/recover" {
+			t.Fatalf("after sign-in went to %q, want /recover", loc)
+		}
+		page := b.get("/recover")
+		if page.StatusCode != 200 || strings.Count(page.Body, `data-testid="recovery-offer"`) != 1 || !strings.Contains(page.Body, "1 files") {
+			t.Fatalf("recovery page = %d\n%s", page.StatusCode, page.Body)
+		}
+		tok := csrfFrom(t, page.Body)
+		res = b.post("/recover", url.Values{"csrf_token": {tok}, "sid": {old}})
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/account/sessions" {
+			t.Fatalf("resume = %d %q\n%s", res.StatusCode, res.Header.Get("Location"), res.Body)
+		}
+		recs := sessionsOf(t, a, "ana")
+		if len(recs) != 1 || recs[0].RecoveredFrom != old || recs[0].SID == old {
+			t.Fatalf("after recovery sessions = %+v", recs)
+		}
+		sid := recs[0].SID
+		ctx := context.Background()
+		st, err := a.Svc.State(ctx, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := string(st.Categories[store.CatUserData].Values["note"]); v != `"análisis de julio"` {
+			t.Errorf("recovered note = %s", v)
+		}
+		if v := string(st.Categories[store.CatUIState].Values["current_page"]); v != `"analysis"` {
+			t.Errorf("recovered page = %s", v)
+		}
+		if _, ok := st.Categories[store.CatTemporaryData].Values["scratch"]; ok {
+			t.Errorf("temporary_data survived recovery")
+		}
+		if body, ok := readFile(t, a, sid, "comentarios.csv"); !ok || !strings.Contains(body, "muy buena") {
+			t.Errorf("file not in the recovered session: %q %v", body, ok)
+		}
+		if _, ok := readFile(t, a, old, "comentarios.csv"); ok {
+			t.Errorf("file still in the ended session's namespace")
+		}
+		if res := b.get("/workspace"); res.StatusCode != 200 {
+			t.Fatalf("recovered session GET = %d", res.StatusCode)
+		}
+		// Used once.
+		res = b.post("/recover", url.Values{"csrf_token": {b.csrf()}, "sid": {old}})
+		if res.StatusCode != http.StatusGone || !strings.Contains(res.Body, "can no longer be resumed") {
+			t.Errorf("second resume = %d", res.StatusCode)
+		}
+	})
+}
+
+func TestRecoveryRefusals(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be string) {
+		t.Run("expired window", func(t *testing.T) {
+			a := newApp(t, be)
+			b, old := endedWithWork(t, a)
+			a.Clock.Add(61 * time.Minute)
+			if loc := b.login("ana").Header.Get("Location"); loc == "/recover" {
+				t.Errorf("offered an expired point")
+			}
+			res := b.post("/recover", url.Values{"csrf_token": {b.csrf()}, "sid": {old}})
+			if res.StatusCode != http.StatusGone {
+				t.Errorf("expired resume = %d", res.StatusCode)
+			}
+		})
+		t.Run("another user", func(t *testing.T) {
+			a := newApp(t, be)
+			_, old := endedWithWork(t, a)
+			o := a.browser()
+			o.login("olga")
+			res := o.post("/recover", url.Values{"csrf_token": {o.csrf()}, "sid": {old}})
+			if res.StatusCode != http.StatusGone {
+				t.Errorf("another user's resume = %d", res.StatusCode)
+			}
+			if n := len(sessionsOf(t, a, "ana")); n != 0 {
+				t.Errorf("olga revived ana's session")
+			}
+		})
+		t.Run("disabled", func(t *testing.T) {
+			a := newApp(t, be, func(c *sessionsvc.Config) { c.Session.EnableRecovery = false })
+			b, old := endedWithWork(t, a)
+			if loc := b.login("ana").Header.Get("Location"); loc == "/recover" {
+				t.Errorf("recovery offered while disabled")
+			}
+			res := b.post("/recover", url.Values{"csrf_token": {b.csrf()}, "sid": {old}})
+			if res.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "turned off") {
+				t.Errorf("disabled resume = %d", res.StatusCode)
+			}
+		})
+		t.Run("logout leaves nothing to resume", func(t *testing.T) {
+			a := newApp(t, be)
+			b, _ := signedIn(t, a, "ana")
+			b.post("/logout", urlValues("csrf_token", b.csrf()))
+			if loc := b.login("ana").Header.Get("Location"); loc == "/recover" {
+				t.Errorf("a logout was offered for recovery")
+			}
+		})
+	})
+}
+
+func TestRecoveryLink(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be string) {
+		a := newApp(t, be)
+		_, old := endedWithWork(t, a)
+		ctx := context.Background()
+		points, err := a.Svc.UserRecoveryPoints(ctx, "ana")
+		if err != nil || len(points) != 1 || points[0].SID != old {
+			t.Fatalf("points = %+v %v", points, err)
+		}
+		token, _, err := a.Svc.IssueRecoveryLink(ctx, points[0], "adam")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another user cannot use it.
+		o := a.browser()
+		o.login("olga")
+		if res := o.get("/recover/" + token); res.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "another user") {
+			t.Errorf("olga opening ana's link = %d", res.StatusCode)
+		}
+		if res := o.post("/recover/"+token, urlValues("csrf_token", o.csrf())); res.StatusCode != http.StatusForbidden {
+			t.Errorf("olga using ana's link = %d", res.StatusCode)
+		}
+		// A fresh browser is asked to sign in first, then confirms.
+		b := a.browser()
+		res := b.get("/recover/" + token)
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login?next=%2Frecover%2F") {
+			t.Fatalf("anonymous link = %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		page := a.browser().get("/login")
+		res = b.post("/login", url.Values{"username": {"ana"}, "password": {"ana-pw"}, "csrf_token": {csrfFrom(t, page.Body)}, "next": {"/recover/" + token}})
+		if res.Header.Get("Location") != "/recover/"+token {
+			t.Fatalf("sign-in did not return to the link: %q", res.Header.Get("Location"))
+		}
+		confirm := b.get("/recover/" + token)
+		if confirm.StatusCode != 200 || !strings.Contains(confirm.Body, `data-testid="resume-link"`) {
+			t.Fatalf("confirm page = %d", confirm.StatusCode)
+		}
+		res = b.post("/recover/"+token, urlValues("csrf_token", csrfFrom(t, confirm.Body)))
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("use link = %d\n%s", res.StatusCode, res.Body)
+		}
+		recs := sessionsOf(t, a, "ana")
+		if len(recs) != 1 || recs[0].RecoveredFrom != old {
+			t.Fatalf("after link recovery: %+v", recs)
+		}
+		if res := b.post("/recover/"+token, urlValues("csrf_token", b.csrf())); res.StatusCode != http.StatusGone {
+			t.Errorf("reused link = %d", res.StatusCode)
+		}
+		if strings.Contains(a.Logs.String(), token) {
+			t.Errorf("the link's token reached the logs")
+		}
+	})
+}

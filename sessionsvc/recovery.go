@@ -1,0 +1,207 @@
+package sessionsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+)
+
+// Recovery errors; each is a clear message for the user.
+var (
+	ErrRecoveryDisabled    = errors.New("session recovery is turned off")
+	ErrRecoveryUnavailable = errors.New("this session can no longer be resumed: it was resumed already, or its recovery window has closed")
+	ErrRecoveryNotYours    = errors.New("this recovery link belongs to another user")
+)
+
+// RecoveryOffer is a recovery point as its user sees it: what resuming restores.
+type RecoveryOffer struct {
+	SID          string
+	Reason       store.Reason
+	EndedAt      time.Time
+	ExpiresAt    time.Time
+	LastActivity time.Time
+	Page         string // where the user was
+	Processing   string
+	Files        int
+	Analyses     int
+}
+
+// Tombstone describes how the offered session ended, for EndedMessage.
+func (o RecoveryOffer) Tombstone() store.Tombstone {
+	return store.Tombstone{SID: o.SID, Reason: o.Reason, At: o.EndedAt}
+}
+
+// RecoveryOffers lists the signed-in user's recovery points inside the window.
+func (s *Service) RecoveryOffers(ctx context.Context) ([]RecoveryOffer, error) {
+	if !s.cfg.Session.EnableRecovery {
+		return nil, nil
+	}
+	cur, ok := s.Current(ctx)
+	if !ok {
+		return nil, ErrNoSession
+	}
+	points, err := s.st.RecoveryPoints(ctx, cur.User, s.now())
+	if err != nil {
+		return nil, s.unavailable("recovery points", err)
+	}
+	offers := make([]RecoveryOffer, 0, len(points))
+	for _, p := range points {
+		o := RecoveryOffer{SID: p.SID, Reason: p.Reason, EndedAt: p.EndedAt, ExpiresAt: p.ExpiresAt,
+			LastActivity: p.Record.LastActivity, Page: p.Record.Path, Processing: p.Record.Processing}
+		o.Files = len(s.fileList(ctx, p.SID))
+		if st, err := s.State(ctx, p.SID); err == nil {
+			o.Analyses = jsonLen(st.Categories[store.CatUserData].Values["analysis_history"])
+			if page := jsonString(st.Categories[store.CatUIState].Values["current_page"]); page != "" && o.Page == "" {
+				o.Page = page
+			}
+		}
+		offers = append(offers, o)
+	}
+	return offers, nil
+}
+
+func jsonLen(b json.RawMessage) int {
+	var v []json.RawMessage
+	json.Unmarshal(b, &v)
+	return len(v)
+}
+
+func jsonString(b json.RawMessage) string {
+	var v string
+	json.Unmarshal(b, &v)
+	return v
+}
+
+// Recover resumes one of the signed-in user's recovery points: the point is
+// used up, a new session (new token, new sid, the limit applies) takes the saved
+// state (less temporary_data) and files and records recovered_from, and it
+// replaces the request's session in the browser. An ended session is never
+// revived. It returns where the user was.
+func (s *Service) Recover(ctx context.Context, r *http.Request, sid string) (string, error) {
+	if !s.cfg.Session.EnableRecovery {
+		return "", ErrRecoveryDisabled
+	}
+	cur, ok := s.Current(ctx)
+	if !ok {
+		return "", ErrNoSession
+	}
+	// Read the final state before taking the point: once taken, cleanup may
+	// remove it. An ended session's state no longer changes.
+	saved, err := s.State(ctx, sid)
+	if errors.Is(err, ErrNotFound) {
+		return "", ErrRecoveryUnavailable
+	} else if err != nil {
+		return "", err
+	}
+	point, ok, err := s.st.ClaimRecovery(ctx, sid, cur.User, s.now())
+	if err != nil {
+		return "", s.unavailable("claim recovery", err)
+	}
+	if !ok {
+		s.log.InfoContext(ctx, "recovery refused", slog.String("user", cur.User), slog.String("from_sid", sid))
+		return "", ErrRecoveryUnavailable
+	}
+	newSID, err := s.startSession(ctx, r, cur.User, point.SID)
+	if err != nil {
+		return "", err
+	}
+	if s.files != nil && s.files.Exists(point.SID) {
+		if err := s.files.Move(point.SID, newSID); err != nil {
+			s.log.WarnContext(ctx, "recovery: move files", slog.String("from_sid", point.SID), slog.String("error", err.Error()))
+		}
+	}
+	if err := s.copyState(ctx, point.SID, newSID, saved); err != nil {
+		return "", err
+	}
+	s.log.InfoContext(ctx, "session recovered", slog.String("user", cur.User), slog.String("from_sid", point.SID), slog.String("sid", newSID))
+	return point.Record.Path, nil
+}
+
+// UserRecoveryPoints lists a user's open recovery points, for the console.
+func (s *Service) UserRecoveryPoints(ctx context.Context, user string) ([]store.RecoveryPoint, error) {
+	points, err := s.st.RecoveryPoints(ctx, user, s.now())
+	if err != nil {
+		return nil, s.unavailable("recovery points", err)
+	}
+	return points, nil
+}
+
+// IssueRecoveryLink mints a one-time link to a recovery point for an admin to
+// hand to its user: 32 random bytes, returned once, stored only as a hash,
+// bound to the point's user and expiring with its window.
+func (s *Service) IssueRecoveryLink(ctx context.Context, point store.RecoveryPoint, admin string) (token string, expires time.Time, err error) {
+	if !s.cfg.Session.EnableRecovery {
+		return "", time.Time{}, ErrRecoveryDisabled
+	}
+	points, err := s.UserRecoveryPoints(ctx, point.User)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	var open *store.RecoveryPoint
+	for i := range points {
+		if points[i].SID == point.SID {
+			open = &points[i]
+		}
+	}
+	if open == nil {
+		return "", time.Time{}, ErrRecoveryUnavailable
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	if err := s.st.SaveRecoveryLink(ctx, tokenHash(token), open.SID, open.User, open.ExpiresAt); err != nil {
+		return "", time.Time{}, s.unavailable("save recovery link", err)
+	}
+	s.log.InfoContext(ctx, "recovery link issued", slog.String("sid", open.SID), slog.String("user", open.User), slog.String("admin", admin))
+	return token, open.ExpiresAt, nil
+}
+
+// RecoveryLinkUser returns the user a recovery link is for, without using it.
+func (s *Service) RecoveryLinkUser(ctx context.Context, token string) (string, error) {
+	if !s.cfg.Session.EnableRecovery {
+		return "", ErrRecoveryDisabled
+	}
+	if !validToken(token) {
+		return "", ErrRecoveryUnavailable
+	}
+	_, user, ok, err := s.st.RecoveryLink(ctx, tokenHash(token), s.now())
+	switch {
+	case err != nil:
+		return "", s.unavailable("recovery link", err)
+	case !ok:
+		return "", ErrRecoveryUnavailable
+	}
+	return user, nil
+}
+
+// RecoverWithLink uses a recovery link for the signed-in user, once, and
+// resumes its point as Recover does.
+func (s *Service) RecoverWithLink(ctx context.Context, r *http.Request, token string) (string, error) {
+	cur, ok := s.Current(ctx)
+	if !ok {
+		return "", ErrNoSession
+	}
+	user, err := s.RecoveryLinkUser(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	if user != cur.User {
+		s.log.WarnContext(ctx, "recovery link refused: another user", slog.String("user", cur.User), slog.String("link_user", user))
+		return "", ErrRecoveryNotYours
+	}
+	sid, _, ok, err := s.st.UseRecoveryLink(ctx, tokenHash(token), s.now())
+	switch {
+	case err != nil:
+		return "", s.unavailable("use recovery link", err)
+	case !ok:
+		return "", ErrRecoveryUnavailable
+	}
+	return s.Recover(ctx, r, sid)
+}
