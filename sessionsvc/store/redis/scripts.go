@@ -119,7 +119,7 @@ local function end_one(sid, reason, actor, note, at, keep, endedTTL, acc)
     ready = ready + keep
     local pk = P .. 'rp:' .. user
     redis.call('ZADD', pk, n2s(ready), sid)
-    if redis.call('PTTL', pk) < endedTTL then redis.call('PEXPIRE', pk, endedTTL) end
+    acc.rp[pk] = endedTTL
   end
   local ek = P .. 'e:' .. sid
   redis.call('RENAME', rk, ek)
@@ -146,7 +146,7 @@ local function end_one(sid, reason, actor, note, at, keep, endedTTL, acc)
   return {sid, th, user, reason, actor, note, at}
 end
 
-local function new_acc() return {n = 0, sids = {}, ready = {}, roles = {}} end
+local function new_acc() return {n = 0, sids = {}, ready = {}, roles = {}, rp = {}} end
 
 -- zrem_all removes members from key, in slices small enough for unpack.
 local function zrem_all(key, members)
@@ -157,9 +157,13 @@ end
 
 -- flush_ended removes the sessions that end_one ended from the global and
 -- role indexes and adds them to the ended index, scored by the time each is
--- ready for cleanup.
+-- ready for cleanup. It extends the TTL of each recovery-point index it
+-- added to, never shortening it.
 local function flush_ended(acc)
   if acc.n == 0 then return end
+  for pk, ttl in pairs(acc.rp) do
+    if redis.call('PTTL', pk) < ttl then redis.call('PEXPIRE', pk, ttl) end
+  end
   zrem_all(ix('act'), acc.sids)
   zrem_all(ix('cre'), acc.sids)
   zrem_all(ix('dl'), acc.sids)
