@@ -115,6 +115,9 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 		c.Response().Header().Set("Retry-After", "5")
 		err = h.renderError(c, http.StatusServiceUnavailable, "Service unavailable",
 			"The session store is not reachable right now. Nothing was lost: try again in a few seconds.")
+	case errors.Is(err, sessionsvc.ErrTampered):
+		// The session was ended for it; the login page says why.
+		err = redirect(c, "/login")
 	case errors.As(err, &he):
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && he.Code < 500 {

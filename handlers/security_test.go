@@ -448,6 +448,11 @@ func TestCleanupOneInstanceAtATime(t *testing.T) {
 			if _, ok := readFile(t, a1, sid, "data.csv"); ok {
 				t.Errorf("files of %s outlived cleanup", sid)
 			}
+			// The console reads the archive through the service, decrypted.
+			as, err := a1.Svc.Archived(context.Background(), sid)
+			if err != nil || as.Tombstone.Reason != store.ReasonIdle || !strings.Contains(string(as.State.Categories[store.CatUserData].Values["context"]), "user_agent") {
+				t.Errorf("service archive of %s = %+v %v", sid, as.State.Categories[store.CatUserData], err)
+			}
 		}
 		// With archive_expired off, cleanup removes without archiving.
 		cfg.Cleanup.ArchiveExpired = false

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ppfiber/sessionconsole/sessionsvc/files"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
 
@@ -359,4 +360,54 @@ func (s *Service) copyState(ctx context.Context, from, to string, st State) erro
 		}
 	}
 	return nil
+}
+
+// ArchivedSession is an ended session kept by cleanup, decrypted for the console.
+type ArchivedSession struct {
+	Record     store.Record
+	Tombstone  store.Tombstone
+	State      State
+	Files      []string
+	ArchivedAt time.Time
+}
+
+// Archived returns an archived session with its final state.
+func (s *Service) Archived(ctx context.Context, sid string) (ArchivedSession, error) {
+	a, ok, err := s.st.Archived(ctx, sid)
+	switch {
+	case err != nil:
+		return ArchivedSession{}, s.unavailable("archived session", err)
+	case !ok:
+		return ArchivedSession{}, fmt.Errorf("%w: %s", ErrNotFound, sid)
+	}
+	out := ArchivedSession{Record: a.Record, Tombstone: a.Tombstone, Files: a.Files, ArchivedAt: a.ArchivedAt}
+	st := State{Categories: make(map[string]Category), Version: a.State.Version, LastModified: a.State.LastModified, Bytes: a.State.Bytes}
+	for cat, c := range a.State.Categories {
+		dc := Category{Values: make(map[string]json.RawMessage, len(c.Values)), Version: c.Version}
+		for k, sealed := range c.Values {
+			plain, err := s.openValue(sid, cat, k, sealed)
+			if err != nil {
+				// An archive cannot end a session any more; it is shown without the value.
+				s.securityEvent(ctx, "archived state failed authentication", slog.String("sid", sid), slog.String("key", cat+"."+k))
+				continue
+			}
+			dc.Values[k] = plain
+		}
+		st.Categories[cat] = dc
+	}
+	out.State = st
+	return out, nil
+}
+
+// Files opens the signed-in session's file namespace: every file access of the
+// session goes through it. The caller closes it.
+func (s *Service) Files(ctx context.Context) (*files.Namespace, error) {
+	cur, ok := s.Current(ctx)
+	if !ok {
+		return nil, ErrNoSession
+	}
+	if s.files == nil {
+		return nil, errors.New("sessionsvc: no files_path configured")
+	}
+	return s.files.Namespace(cur.SID)
 }
