@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
@@ -675,6 +676,106 @@ func testState(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Errorf("versions after %d increments: category %d, state %d; want %d and %d", n, c.Version, doc.Version, n, n)
 		}
 		t.Logf("%d conflicts retried", conflicts)
+	})
+
+	t.Run("UpdatesRacingEnd", func(t *testing.T) {
+		// A write in flight when the session ends either lands before the end
+		// (and is in the final state) or is refused: never lost, never after.
+		s := newStore(t)
+		now := baseTime()
+		rec := newRecord("s-a", "ana", "analyst", now)
+		mustCreate(t, s, rec, now)
+		const n = 30
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex
+			landed = map[string]bool{}
+			gate   = make(chan struct{})
+		)
+		for i := range n {
+			wg.Go(func() {
+				<-gate
+				key := fmt.Sprintf("k%02d", i)
+				_, err := s.UpdateState(t.Context(), rec.SID, store.StateUpdate{Category: store.CatUserData, Set: vals{key: []byte("v")}, Expect: -1, Now: now})
+				switch {
+				case err == nil:
+					mu.Lock()
+					landed[key] = true
+					mu.Unlock()
+				case !errors.Is(err, store.ErrSessionGone):
+					t.Errorf("UpdateState racing End: %v", err)
+				}
+			})
+		}
+		wg.Go(func() {
+			<-gate
+			mustEnd(t, s, rec.SID, store.Tombstone{SID: rec.SID, Reason: store.ReasonTerminated, Actor: "root", At: now})
+		})
+		close(gate)
+		wg.Wait()
+		doc := mustState(t, s, rec.SID)
+		got := doc.Categories[store.CatUserData].Values
+		for k := range got {
+			if !landed[k] {
+				t.Errorf("key %s is in the final state, but its update was refused", k)
+			}
+		}
+		for k := range landed {
+			if _, ok := got[k]; !ok {
+				t.Errorf("key %s: its update succeeded, but it is not in the final state", k)
+			}
+		}
+		if doc.Version != int64(len(landed)) {
+			t.Errorf("final state version %d, want %d (one per update that landed)", doc.Version, len(landed))
+		}
+		ended := mustEnded(t, s, now.Add(keep), 10)
+		if len(ended) != 1 {
+			t.Fatalf("Ended: got %v, want [s-a]", endedSIDs(ended))
+		}
+		checkDoc(t, "Ended State of a session ended among writes", ended[0].State, doc)
+		if ended[0].Record.StateVersion != doc.Version {
+			t.Errorf("final record StateVersion %d, want %d", ended[0].Record.StateVersion, doc.Version)
+		}
+		t.Logf("%d of %d updates landed before the end", len(landed), n)
+	})
+
+	t.Run("StateFollowsTheSidNotTheToken", func(t *testing.T) {
+		s := newStore(t)
+		now := baseTime()
+		rec := newRecord("s-a", "ana", "analyst", now)
+		mustCreate(t, s, rec, now)
+		mustUpdate(t, s, rec.SID, store.StateUpdate{Category: store.CatPreferences, Set: vals{"theme": []byte("dark")}, Expect: -1, Now: now})
+		if err := s.Rekey(t.Context(), rec.SID, rec.TokenHash, TokenHash(rec.SID, 1), "admin", now); err != nil {
+			t.Fatalf("Rekey: %v", err)
+		}
+		t1 := now.Add(time.Second)
+		checkVersions(t, "UpdateState after Rekey", mustUpdate(t, s, rec.SID,
+			store.StateUpdate{Category: store.CatPreferences, Set: vals{"locale": []byte("es-PY")}, Expect: 1, Now: t1}), 2, 2, t1)
+		want := wantDoc(map[string]store.CategoryDoc{store.CatPreferences: {Values: vals{"theme": []byte("dark"), "locale": []byte("es-PY")}, Version: 2}}, 2, t1)
+		checkDoc(t, "GetState after Rekey", mustState(t, s, rec.SID), want)
+		if r := mustGet(t, s, rec.SID, t1); r.StateVersion != 2 || r.Role != "admin" {
+			t.Errorf("Get after Rekey and update: StateVersion %d role %q, want 2 admin", r.StateVersion, r.Role)
+		}
+	})
+
+	t.Run("LargeValue", func(t *testing.T) {
+		s := newStore(t)
+		now := baseTime()
+		rec := newRecord("s-a", "ana", "analyst", now)
+		mustCreate(t, s, rec, now)
+		big := make([]byte, 512<<10)
+		rand.Read(big)
+		mustUpdate(t, s, rec.SID, store.StateUpdate{Category: store.CatAnalysisData, Set: vals{"results": big}, Expect: -1, Limit: 1 << 20, Now: now})
+		mustUpdate(t, s, rec.SID, store.StateUpdate{Category: store.CatAnalysisData, Set: vals{"results": []byte("small")}, Expect: -1, Snapshots: 2, Limit: 1 << 20, Now: now})
+		snaps := mustSnapshots(t, s, rec.SID, store.CatAnalysisData)
+		if len(snaps) != 1 || !bytes.Equal(snaps[0].Values["results"], big) {
+			t.Errorf("snapshot of a 512 KiB random value: not the value written")
+		}
+		mustUpdate(t, s, rec.SID, store.StateUpdate{Category: store.CatAnalysisData, Set: vals{"results": big}, Expect: -1, Limit: 1 << 20, Now: now})
+		doc := mustState(t, s, rec.SID)
+		if !bytes.Equal(doc.Categories[store.CatAnalysisData].Values["results"], big) || doc.Bytes != int64(len("results")+len(big)) {
+			t.Errorf("GetState of a 512 KiB random value: not the value written, or Bytes %d", doc.Bytes)
+		}
 	})
 
 	t.Run("SetProcessing", func(t *testing.T) {
