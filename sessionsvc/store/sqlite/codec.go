@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -45,7 +46,9 @@ func encodeValues(m map[string][]byte) []byte {
 	return b
 }
 
-// decodeValues decodes what encodeValues wrote. The values share b's
+// decodeValues decodes what encodeValues wrote, and only that: every
+// length is checked against what is left, and keys must be in strictly
+// increasing order, so that each map has one encoding. The values share b's
 // memory, each capped at its own length so that an append to one cannot
 // overwrite the next.
 func decodeValues(b []byte) (map[string][]byte, error) {
@@ -53,7 +56,7 @@ func decodeValues(b []byte) (map[string][]byte, error) {
 		return nil, errBadValues
 	}
 	b = b[1:]
-	n, w := binary.Uvarint(b)
+	n, w := uvarint(b)
 	// Every entry takes at least two bytes, which bounds the map's size
 	// hint by the input rather than by a count the input claims.
 	if w <= 0 || n > uint64(len(b)-w)/2 {
@@ -61,7 +64,7 @@ func decodeValues(b []byte) (map[string][]byte, error) {
 	}
 	b = b[w:]
 	next := func() ([]byte, bool) {
-		l, w := binary.Uvarint(b)
+		l, w := uvarint(b)
 		if w <= 0 || l > uint64(len(b)-w) {
 			return nil, false
 		}
@@ -70,9 +73,12 @@ func decodeValues(b []byte) (map[string][]byte, error) {
 		return out, true
 	}
 	m := make(map[string][]byte, n)
-	for range n {
+	var prev []byte
+	for i := range n {
 		k, ok := next()
-		if !ok {
+		// Keys must come sorted and once each, as encodeValues writes
+		// them: anything else is not ours.
+		if !ok || i > 0 && bytes.Compare(prev, k) >= 0 {
 			return nil, errBadValues
 		}
 		v, ok := next()
@@ -80,6 +86,7 @@ func decodeValues(b []byte) (map[string][]byte, error) {
 			return nil, errBadValues
 		}
 		m[string(k)] = v
+		prev = k
 	}
 	if len(b) != 0 {
 		return nil, errBadValues
@@ -148,4 +155,14 @@ func decodeArchive(state, fileList []byte) (store.StateDoc, []string, error) {
 		}
 	}
 	return d, files, nil
+}
+
+// uvarint is binary.Uvarint that also refuses a number written in more
+// bytes than it needs (a zero last byte), which binary.Uvarint accepts.
+func uvarint(b []byte) (uint64, int) {
+	v, w := binary.Uvarint(b)
+	if w > 1 && b[w-1] == 0 {
+		return 0, 0
+	}
+	return v, w
 }

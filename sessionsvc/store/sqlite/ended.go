@@ -195,13 +195,12 @@ RETURNING `+recordCols+", "+recoveryCols, sid, user, ms(now)).Scan(r.dest()...)
 	return r.point(), true, nil
 }
 
-// SaveRecoveryLink stores the link. Saving a hash again moves its target
-// and expiry but never makes a used link usable again.
+// SaveRecoveryLink stores the link, replacing one saved under the same hash
+// (the hash of 32 random bytes: never in practice).
 func (s *Store) SaveRecoveryLink(ctx context.Context, tokenHash, sid, user string, expires time.Time) error {
 	if _, err := s.write.ExecContext(ctx, `
-INSERT INTO recovery_links (token_hash, sid, username, expires_at, used) VALUES (?, ?, ?, ?, 0)
-ON CONFLICT (token_hash) DO UPDATE SET sid = excluded.sid, username = excluded.username,
-	expires_at = excluded.expires_at`, tokenHash, sid, user, ms(expires)); err != nil {
+INSERT OR REPLACE INTO recovery_links (token_hash, sid, username, expires_at, used) VALUES (?, ?, ?, ?, 0)`,
+		tokenHash, sid, user, ms(expires)); err != nil {
 		return fmt.Errorf("sqlite: save recovery link to %s: %w", sid, err)
 	}
 	return nil
