@@ -275,8 +275,8 @@ type Registry interface {
 	// with ReasonEvicted (Actor "system"). Concurrent Creates for one user never
 	// leave more than max live sessions. It returns the tombstones of the
 	// sessions it ended; those go to the ended holding area with tombstones
-	// findable by their token hash and kept for keep, as End does (an evicted
-	// session's tombstone has At == now). The record must carry SID, TokenHash,
+	// findable by their token hash and kept for keep, as End does (every
+	// session Create ends has At == now). The record must carry SID, TokenHash,
 	// User, Role and all times.
 	Create(ctx context.Context, rec Record, max int, now time.Time, keep time.Duration) (ended []Tombstone, err error)
 
@@ -324,7 +324,7 @@ type Registry interface {
 	Due(ctx context.Context, now time.Time, limit int) ([]Record, error)
 
 	// Ended returns up to limit sessions of the ended holding area that are
-	// ready for cleanup at now, earliest first, with their final State. A
+	// ready for cleanup at now, earliest ready first, with their final State. A
 	// session is ready when it ended by logout, or when its recovery window
 	// (the keep passed to End or Create) has closed, or once it was recovered
 	// (ClaimRecovery): until then its state, snapshots and recovery point
@@ -398,6 +398,8 @@ type StateDoc struct {
 
 // StateUpdate is one atomic write to one category of a live session.
 type StateUpdate struct {
+	// Category is one of Categories; the service checks it, a store may
+	// refuse others.
 	Category string
 	Set      map[string][]byte // keys to write
 	Delete   []string          // keys to remove
@@ -424,8 +426,8 @@ type StateVersions struct {
 
 // Snapshot is a category as it was before an update.
 type Snapshot struct {
-	Version int64 // the category version it captured
-	At      time.Time
+	Version int64     // the category version it captured
+	At      time.Time // u.Now of the update that took it
 	Values  map[string][]byte
 }
 
@@ -464,7 +466,8 @@ type State interface {
 	// end with a reason other than logout, expiring keep after the end.
 	RecoveryPoints(ctx context.Context, user string, now time.Time) ([]RecoveryPoint, error)
 
-	// ClaimRecovery takes sid's recovery point for user, once: it reports
+	// ClaimRecovery takes sid's recovery point for user, once (a claimed point
+	// is no longer listed by RecoveryPoints): it reports
 	// false when there is none, it is another user's, its window closed at
 	// now, or it was claimed before. A claimed session becomes ready for
 	// cleanup (see Ended) once the caller has copied its state.
