@@ -57,7 +57,8 @@ type Store struct {
 	read  *sql.DB   // == write for an in-memory database
 	lock  *fileLock // nil in memory
 
-	endBatch int // sids per transaction of EndMany: endTxBatch, smaller in tests
+	endBatch int          // sids per transaction of EndMany: endTxBatch, smaller in tests
+	upd      *updateStmts // UpdateState's statements, prepared on write
 
 	closeOnce sync.Once
 	closeErr  error
@@ -88,6 +89,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			db.Close()
 			return nil, err
 		}
+		if s.upd, err = prepareUpdate(ctx, db); err != nil {
+			db.Close()
+			return nil, err
+		}
 		return s, nil
 	}
 
@@ -114,6 +119,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	// The schema and WAL mode come first, so that read connections open on a
 	// database that already has them.
 	if err := s.migrate(ctx); err != nil {
+		return fail(err)
+	}
+	if s.upd, err = prepareUpdate(ctx, s.write); err != nil {
 		return fail(err)
 	}
 	if s.read, err = openDB(dsn, busy, true); err != nil {
@@ -182,6 +190,9 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.upd != nil {
+			errs = append(errs, s.upd.close())
+		}
 		if s.read != nil && s.read != s.write {
 			errs = append(errs, s.read.Close())
 		}
