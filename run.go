@@ -153,6 +153,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("storage.files_path: %w", err)
 	}
+	defer fm.Close()
 	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: st, Logger: log, Now: now, Keys: ring, Files: fm})
 	if err != nil {
 		return err

@@ -92,37 +92,37 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 		return LoginResult{}, s.unavailable("login throttle", err)
 	}
 
-	sid, err := s.startSession(ctx, r, acct.Username, "")
-	if err != nil {
+	sid := randomID(16)
+	if err := s.startSession(ctx, r, acct.Username, "", sid); err != nil {
 		return LoginResult{}, err
 	}
 	s.log.InfoContext(ctx, "signed in", slog.String("sid", sid), slog.String("user", acct.Username), slog.String("role", acct.Role), slog.String("ip", ip))
 	return LoginResult{SID: sid, Role: acct.Role}, nil
 }
 
-// startSession replaces the request's session, if any, with a new one for user:
-// a new token (never one the browser brought), a new sid, the per-user limit
+// startSession replaces the request's session, if any, with a new one for user
+// named sid: a new token (never one the browser brought), the per-user limit
 // applied, and its initial state. The cookie is written by Save.
-func (s *Service) startSession(ctx context.Context, r *http.Request, user, recoveredFrom string) (string, error) {
+func (s *Service) startSession(ctx context.Context, r *http.Request, user, recoveredFrom, sid string) error {
 	st := stateFrom(ctx)
 	acct, ok := s.account(user)
 	if st == nil || !ok {
-		return "", fmt.Errorf("sessionsvc: start session for %q: no request state or account", user)
+		return fmt.Errorf("sessionsvc: start session for %q: no request state or account", user)
 	}
 	now := s.now()
 	ip := s.ClientIP(r)
 	// A session the browser still holds ends here: one browser, one session.
 	if st.meta != nil {
 		if err := s.endCurrent(ctx, st, store.ReasonLogout, user); err != nil {
-			return "", err
+			return err
 		}
 	}
 	if err := s.sm.RenewToken(ctx); err != nil {
-		return "", s.unavailable("new token", err)
+		return s.unavailable("new token", err)
 	}
 	s.sm.Clear(ctx)
 	m := Meta{
-		SID:          randomID(16),
+		SID:          sid,
 		User:         acct.Username,
 		Role:         acct.Role,
 		CreatedAt:    ms(now),
@@ -146,14 +146,14 @@ func (s *Service) startSession(ctx context.Context, r *http.Request, user, recov
 	}
 	ended, err := s.st.Create(ctx, rec, s.cfg.Session.MaxSessionsPerUser, now, s.cfg.Session.RecoveryWindow())
 	if err != nil {
-		return "", s.unavailable("create session", err)
+		return s.unavailable("create session", err)
 	}
 	for _, t := range ended {
 		s.log.InfoContext(ctx, "session ended", slog.String("sid", t.SID), slog.String("user", t.User), slog.String("reason", string(t.Reason)))
 	}
 	sc := sessionContext{IP: ip, UserAgent: r.UserAgent(), Referrer: r.Referer(), Locale: localeFrom(r.Header.Get("Accept-Language"))}
 	if err := s.initState(ctx, m.SID, m.User, sc); err != nil {
-		return "", err
+		return err
 	}
 	st.meta = &m
 	st.ended = nil
@@ -161,7 +161,7 @@ func (s *Service) startSession(ctx context.Context, r *http.Request, user, recov
 	st.dirty = true
 	st.newToken = true
 	st.clear = false
-	return m.SID, nil
+	return nil
 }
 
 // endCurrent ends the request's own session and forgets it.

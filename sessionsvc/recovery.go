@@ -85,18 +85,22 @@ func jsonString(b json.RawMessage) string {
 // replaces the request's session in the browser. An ended session is never
 // revived. It returns where the user was.
 func (s *Service) Recover(ctx context.Context, r *http.Request, sid string) (string, error) {
-	if !s.cfg.Session.EnableRecovery {
-		return "", ErrRecoveryDisabled
-	}
 	cur, ok := s.Current(ctx)
 	if !ok {
 		return "", ErrNoSession
+	}
+	refuse := func(err error) (string, error) {
+		s.log.InfoContext(ctx, "recovery refused", slog.String("user", cur.User), slog.String("from_sid", sid), slog.String("why", err.Error()))
+		return "", err
+	}
+	if !s.cfg.Session.EnableRecovery {
+		return refuse(ErrRecoveryDisabled)
 	}
 	// Read the final state before taking the point: once taken, cleanup may
 	// remove it. An ended session's state no longer changes.
 	saved, err := s.State(ctx, sid)
 	if errors.Is(err, ErrNotFound) {
-		return "", ErrRecoveryUnavailable
+		return refuse(ErrRecoveryUnavailable)
 	} else if err != nil {
 		return "", err
 	}
@@ -105,17 +109,17 @@ func (s *Service) Recover(ctx context.Context, r *http.Request, sid string) (str
 		return "", s.unavailable("claim recovery", err)
 	}
 	if !ok {
-		s.log.InfoContext(ctx, "recovery refused", slog.String("user", cur.User), slog.String("from_sid", sid))
-		return "", ErrRecoveryUnavailable
+		return refuse(ErrRecoveryUnavailable)
 	}
-	newSID, err := s.startSession(ctx, r, cur.User, point.SID)
-	if err != nil {
-		return "", err
-	}
+	// The files move first, before cleanup can see the claimed session.
+	newSID := randomID(16)
 	if s.files != nil && s.files.Exists(point.SID) {
 		if err := s.files.Move(point.SID, newSID); err != nil {
 			s.log.WarnContext(ctx, "recovery: move files", slog.String("from_sid", point.SID), slog.String("error", err.Error()))
 		}
+	}
+	if err := s.startSession(ctx, r, cur.User, point.SID, newSID); err != nil {
+		return "", err
 	}
 	if err := s.copyState(ctx, point.SID, newSID, saved); err != nil {
 		return "", err
