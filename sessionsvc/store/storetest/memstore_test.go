@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +65,7 @@ type mem struct {
 	prefs    map[string][]byte
 	fails    map[string]memFail
 	leases   map[string]memLease
+	an       memAnalytics
 }
 
 func newMem() *mem {
@@ -572,3 +575,264 @@ func (m *mem) Release(_ context.Context, name, holder string) error {
 
 func (m *mem) Ping(context.Context) error { return nil }
 func (m *mem) Close() error               { return nil }
+
+// memAnalytics is the reference analytics: retention is measured on the real
+// clock, as Redis TTLs are.
+type memAnalytics struct {
+	timelines map[string]*memTimeline
+	days      map[string]*memDay
+	hours     map[string]*memHour
+	audit     []*memAudit // in append order
+	seq       int
+}
+
+type memTimeline struct {
+	events   []store.Event // newest first
+	counters store.SessionCounters
+	exp      time.Time
+}
+
+type memDay struct {
+	store.DayStats
+	users map[string]bool
+	exp   time.Time
+}
+
+type memHour struct {
+	store.HourStats
+	exp time.Time
+}
+
+type memAudit struct {
+	store.AuditEntry
+	exp time.Time
+}
+
+func (m *mem) analytics() *memAnalytics {
+	a := &m.an
+	if a.timelines == nil {
+		a.timelines, a.days, a.hours = map[string]*memTimeline{}, map[string]*memDay{}, map[string]*memHour{}
+	}
+	return a
+}
+
+// bucketExp is when a day or hour bucket expires: retention after its day,
+// from the real now (the store only sees the keys).
+func bucketExp(retention time.Duration) time.Time {
+	return time.Now().Add(retention + 24*time.Hour)
+}
+
+func (a *memAnalytics) day(d string) *memDay {
+	x, ok := a.days[d]
+	if !ok || !time.Now().Before(x.exp) {
+		x = &memDay{DayStats: store.DayStats{Day: d}, users: map[string]bool{}}
+		a.days[d] = x
+	}
+	return x
+}
+
+func (a *memAnalytics) hour(h string) *memHour {
+	x, ok := a.hours[h]
+	if !ok || !time.Now().Before(x.exp) {
+		x = &memHour{HourStats: store.HourStats{Hour: h}}
+		a.hours[h] = x
+	}
+	return x
+}
+
+func (a *memAnalytics) timeline(sid string) (*memTimeline, bool) {
+	tl, ok := a.timelines[sid]
+	if !ok || !time.Now().Before(tl.exp) {
+		return nil, false
+	}
+	return tl, true
+}
+
+func (m *mem) AppendEvents(_ context.Context, events []store.Event, retention time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.analytics()
+	for _, e := range events {
+		e.Data = maps.Clone(e.Data)
+		tl, ok := a.timeline(e.SID)
+		if !ok {
+			tl = &memTimeline{}
+			a.timelines[e.SID] = tl
+		}
+		tl.exp = time.Now().Add(retention)
+		tl.events = append([]store.Event{e}, tl.events...)
+		c := &tl.counters
+		if len(tl.events) > store.TimelineCap {
+			tl.events = tl.events[:store.TimelineCap]
+			c.Dropped++
+		}
+		c.Events++
+		if c.First.IsZero() {
+			c.First = e.At
+		}
+		c.Last = e.At
+		d, h := a.day(e.Day), a.hour(e.Hour)
+		d.exp, h.exp = bucketExp(retention), bucketExp(retention)
+		switch e.Type {
+		case store.EventPageView:
+			c.PageViews++
+			d.PageViews++
+			h.PageViews++
+		case store.EventAPICall:
+			c.APICalls++
+			d.APICalls++
+		case store.EventFileUpload:
+			c.Uploads++
+		case store.EventAnalysisRun:
+			c.Analyses++
+			d.Analyses++
+			h.Analyses++
+			n, _ := strconv.ParseInt(e.Data["comments"], 10, 64)
+			c.Comments += n
+		}
+	}
+	return nil
+}
+
+func (m *mem) Timeline(_ context.Context, sid string, offset, limit int) ([]store.Event, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tl, ok := m.analytics().timeline(sid)
+	if !ok || offset >= len(tl.events) || limit <= 0 {
+		return nil, nil
+	}
+	evs := tl.events[offset:min(len(tl.events), offset+limit)]
+	out := make([]store.Event, len(evs))
+	for i, e := range evs {
+		e.Data = maps.Clone(e.Data)
+		out[i] = e
+	}
+	return out, nil
+}
+
+func (m *mem) Counters(_ context.Context, sid string) (store.SessionCounters, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tl, ok := m.analytics().timeline(sid)
+	if !ok {
+		return store.SessionCounters{}, false, nil
+	}
+	return tl.counters, true, nil
+}
+
+func (m *mem) NoteStart(_ context.Context, user, day, hour string, now time.Time, retention time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for _, r := range m.recs {
+		if live(r, now) {
+			n++
+		}
+	}
+	a := m.analytics()
+	d, h := a.day(day), a.hour(hour)
+	d.exp, h.exp = bucketExp(retention), bucketExp(retention)
+	d.Created++
+	h.Created++
+	d.users[user] = true
+	d.UniqueUsers = int64(len(d.users))
+	d.PeakConcurrent = max(d.PeakConcurrent, n)
+	h.PeakActive = max(h.PeakActive, n)
+	return nil
+}
+
+func (m *mem) NoteEnd(_ context.Context, day string, duration time.Duration, retention time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := m.analytics().day(day)
+	d.exp = bucketExp(retention)
+	d.Ended++
+	d.DurationSum += duration
+	return nil
+}
+
+func (m *mem) Days(_ context.Context, days []string) ([]store.DayStats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.analytics()
+	out := make([]store.DayStats, len(days))
+	for i, d := range days {
+		out[i] = store.DayStats{Day: d}
+		if x, ok := a.days[d]; ok && time.Now().Before(x.exp) {
+			out[i] = x.DayStats
+		}
+	}
+	return out, nil
+}
+
+func (m *mem) Hours(_ context.Context, hours []string) ([]store.HourStats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.analytics()
+	out := make([]store.HourStats, len(hours))
+	for i, h := range hours {
+		out[i] = store.HourStats{Hour: h}
+		if x, ok := a.hours[h]; ok && time.Now().Before(x.exp) {
+			out[i] = x.HourStats
+		}
+	}
+	return out, nil
+}
+
+// auditID makes ids that sort by At, then by append order.
+func auditID(at time.Time, seq int) string {
+	return fmt.Sprintf("%016d-%010d", at.UnixMilli(), seq)
+}
+
+func (m *mem) AppendAudit(_ context.Context, e store.AuditEntry, retention time.Duration) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.analytics()
+	a.seq++
+	e.ID = auditID(e.At, a.seq)
+	if e.Result == "" {
+		e.Result = "pending"
+	}
+	a.audit = append(a.audit, &memAudit{AuditEntry: e, exp: time.Now().Add(retention)})
+	return e.ID, nil
+}
+
+func (m *mem) CompleteAudit(_ context.Context, id, result string, affected int, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range m.analytics().audit {
+		if x.ID == id && time.Now().Before(x.exp) {
+			x.Result, x.Affected, x.CompletedAt = result, affected, at
+		}
+	}
+	return nil
+}
+
+func (m *mem) QueryAudit(_ context.Context, q store.AuditQuery) (store.AuditPage, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	q.Limit = min(q.Limit, 500)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var all []store.AuditEntry
+	for _, x := range m.analytics().audit {
+		e := x.AuditEntry
+		if !time.Now().Before(x.exp) || (!q.From.IsZero() && e.At.Before(q.From)) || (!q.To.IsZero() && !e.At.Before(q.To)) ||
+			(q.Actor != "" && e.Actor != q.Actor) || (q.Action != "" && e.Action != q.Action) || (q.Target != "" && e.Target != q.Target) {
+			continue
+		}
+		if q.Cursor != "" && e.ID >= q.Cursor {
+			continue
+		}
+		all = append(all, e)
+	}
+	slices.SortFunc(all, func(a, b store.AuditEntry) int { return cmp.Compare(b.ID, a.ID) })
+	var p store.AuditPage
+	if len(all) > q.Limit {
+		all = all[:q.Limit]
+		p.Next = all[q.Limit-1].ID
+	}
+	p.Entries = all
+	return p, nil
+}
