@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Lifecycle", testLifecycle},
 		{"State", testState},
 		{"Recovery", testRecovery},
+		{"Analytics", testAnalytics},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, newStore) })
