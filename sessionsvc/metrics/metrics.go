@@ -182,6 +182,18 @@ func (m *Metrics) SessionEnded(reason string) {
 	m.sessionsEnded.WithLabelValues(reason).Inc()
 }
 
+// SessionsEnded counts n sessions ended at once for reason (a bulk
+// termination); n <= 0 counts nothing.
+func (m *Metrics) SessionsEnded(reason string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	if reason == "" {
+		reason = "unknown"
+	}
+	m.sessionsEnded.WithLabelValues(reason).Add(float64(n))
+}
+
 // EventsDropped counts n analytics events dropped because the buffer was full.
 func (m *Metrics) EventsDropped(n int) {
 	if m == nil || n <= 0 {

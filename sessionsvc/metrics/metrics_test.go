@@ -31,6 +31,8 @@ func exercise(m *Metrics) {
 	m.SessionCreated()
 	m.SessionEnded("logout")
 	m.SessionEnded("")
+	m.SessionsEnded("terminated", 3)
+	m.SessionsEnded("terminated", 0)
 	m.EventsDropped(2)
 	m.EventsFlushed(5, 3*time.Millisecond)
 	m.SetBufferFunc(func() int { return 7 })
@@ -62,6 +64,7 @@ func TestHandlerExposesEverySeries(t *testing.T) {
 		`sessionconsole_sessions_created_total{instance="app-1"} 1`,
 		`sessionconsole_sessions_ended_total{instance="app-1",reason="logout"} 1`,
 		`sessionconsole_sessions_ended_total{instance="app-1",reason="unknown"} 1`,
+		`sessionconsole_sessions_ended_total{instance="app-1",reason="terminated"} 3`,
 		`sessionconsole_http_request_duration_seconds_count{code="200",instance="app-1",method="GET",route="/x/:id"} 1`,
 		`sessionconsole_store_errors_total{instance="app-1",op="end"} 1`,
 		`sessionconsole_store_duration_seconds_count{instance="app-1",op="get"} 1`,
