@@ -314,6 +314,37 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		})
 	})
 
+	t.Run("OutliveTheSession", func(t *testing.T) {
+		// The console shows an archived session's analytics: ending and
+		// archiving the session leaves its events to their retention.
+		s := newStore(t)
+		now := baseTime()
+		mustCreate(t, s, newRecord("s-1", "ana", "analyst", now), now)
+		evs := []store.Event{
+			event("s-1", store.EventLogin, now, nil),
+			event("s-1", store.EventPageView, now.Add(time.Second), map[string]string{"path": "/workspace"}),
+			event("s-1", store.EventAnalysisRun, now.Add(2*time.Second), map[string]string{"comments": "7"}),
+		}
+		mustAppend(t, s, evs[:2]...)
+		endAt := now.Add(3 * time.Second)
+		if _, err := s.End(t.Context(), "s-1", store.Tombstone{SID: "s-1", Reason: store.ReasonLogout, Actor: "ana", At: endAt}, keep); err != nil {
+			t.Fatalf("End: %v", err)
+		}
+		// A batch flushed after the end still lands.
+		mustAppend(t, s, evs[2])
+		ended := mustEnded(t, s, endAt, 10)
+		if len(ended) != 1 {
+			t.Fatalf("Ended: got %v, want [s-1]", endedSIDs(ended))
+		}
+		if err := s.Archive(t.Context(), ended[0], endAt.Add(time.Minute), retention); err != nil {
+			t.Fatalf("Archive: %v", err)
+		}
+		checkEvents(t, "Timeline after Archive", mustTimeline(t, s, "s-1", 0, 50), newestFirst(evs))
+		checkCounters(t, "Counters after Archive", mustCounters(t, s, "s-1"), store.SessionCounters{
+			PageViews: 1, Analyses: 1, Comments: 7, Events: 3, First: evs[0].At, Last: evs[2].At,
+		})
+	})
+
 	t.Run("ConcurrentAppends", func(t *testing.T) {
 		// Batches from many flushers at once: none is lost, and each
 		// writer's events keep their order in the timeline.
