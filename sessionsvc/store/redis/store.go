@@ -31,6 +31,11 @@
 //	P up:{user}              the user's saved preferences (string, no TTL)
 //	P th:{key}               login throttle counter (hash)
 //	P l:{name}               lease (hash)
+//	P ev:{sid}, P ec:{sid}   analytics: timeline (list) and counters (hash)
+//	P ad:{day}, P ah:{hour}  day and hour aggregates (hash)
+//	P uu:{day}               the day's unique users (HyperLogLog)
+//	P au:{id}, P audit,      audit entry (hash), index by id (sorted set by
+//	P audit:x, P audit:seq   member), index by expiry, id sequence
 //
 // The ended index is scored by the time each session becomes ready for
 // cleanup: its end for a logout, the end of its recovery window otherwise,
