@@ -8,7 +8,7 @@ import (
 
 // schemaVersion is the PRAGMA user_version this code writes and understands.
 // Each entry of migrations takes the database from version i to i+1.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // recordCols are the columns of a store.Record, in the order scanRecord reads
 // them. The sessions, ended and archived tables all carry them.
@@ -210,6 +210,101 @@ CREATE TABLE user_prefs (
 	username TEXT PRIMARY KEY,
 	value    BLOB NOT NULL
 );
+`,
+
+	// 2 -> 3: analytics and the audit log (issue 4). Every table carries
+	// expires_at (unix ms) with an index, so that the writes that know the
+	// time remove a bounded batch of what has expired (pruneAnalytics).
+	`
+-- One session's running totals. events is also the seq of its newest
+-- event: a session's events are numbered 1, 2, ... without gaps, so the
+-- timeline is trimmed by one range delete and Dropped is
+-- max(0, events - TimelineCap).
+CREATE TABLE session_counters (
+	sid        TEXT    PRIMARY KEY,
+	page_views INTEGER NOT NULL,
+	api_calls  INTEGER NOT NULL,
+	uploads    INTEGER NOT NULL,
+	analyses   INTEGER NOT NULL,
+	comments   INTEGER NOT NULL,
+	events     INTEGER NOT NULL,
+	first_at   INTEGER NOT NULL,
+	last_at    INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX session_counters_expiry ON session_counters (expires_at, sid);
+
+-- The newest TimelineCap events of each session; they expire with its
+-- counters row. data is a JSON object, '' for none.
+CREATE TABLE events (
+	sid      TEXT    NOT NULL,
+	seq      INTEGER NOT NULL,
+	at       INTEGER NOT NULL,
+	type     TEXT    NOT NULL,
+	username TEXT    NOT NULL,
+	data     TEXT    NOT NULL,
+	day      TEXT    NOT NULL,
+	hour     TEXT    NOT NULL,
+	PRIMARY KEY (sid, seq)
+) WITHOUT ROWID;
+
+-- Daily aggregates. users is the count of day_users rows of the day, kept
+-- by the insert that adds one, so reading a day costs one row.
+-- duration_ns sums the durations of the sessions that ended that day.
+CREATE TABLE day_stats (
+	day         TEXT    PRIMARY KEY,
+	created     INTEGER NOT NULL DEFAULT 0,
+	users       INTEGER NOT NULL DEFAULT 0,
+	peak        INTEGER NOT NULL DEFAULT 0,
+	ended       INTEGER NOT NULL DEFAULT 0,
+	duration_ns INTEGER NOT NULL DEFAULT 0,
+	analyses    INTEGER NOT NULL DEFAULT 0,
+	page_views  INTEGER NOT NULL DEFAULT 0,
+	api_calls   INTEGER NOT NULL DEFAULT 0,
+	expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX day_stats_expiry ON day_stats (expires_at, day);
+
+-- The users who started a session on a day: an exact unique count.
+CREATE TABLE day_users (
+	day        TEXT    NOT NULL,
+	username   TEXT    NOT NULL,
+	expires_at INTEGER NOT NULL,
+	PRIMARY KEY (day, username)
+) WITHOUT ROWID;
+CREATE INDEX day_users_expiry ON day_users (expires_at);
+
+CREATE TABLE hour_stats (
+	hour       TEXT    PRIMARY KEY,
+	created    INTEGER NOT NULL DEFAULT 0,
+	peak       INTEGER NOT NULL DEFAULT 0,
+	analyses   INTEGER NOT NULL DEFAULT 0,
+	page_views INTEGER NOT NULL DEFAULT 0,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX hour_stats_expiry ON hour_stats (expires_at, hour);
+
+-- The audit log. id begins with at's unix milliseconds (13 digits), so the
+-- primary key is also the time index: newest-first pages and time ranges
+-- walk it (an index on at would duplicate it), and each filter has an
+-- index ending in id for the same walk.
+CREATE TABLE audit (
+	id           TEXT    PRIMARY KEY,
+	at           INTEGER NOT NULL,
+	actor        TEXT    NOT NULL,
+	actor_ip     TEXT    NOT NULL,
+	action       TEXT    NOT NULL,
+	target       TEXT    NOT NULL,
+	reason       TEXT    NOT NULL,
+	result       TEXT    NOT NULL,
+	affected     INTEGER NOT NULL,
+	completed_at INTEGER NOT NULL,
+	expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX audit_actor ON audit (actor, id);
+CREATE INDEX audit_action ON audit (action, id);
+CREATE INDEX audit_target ON audit (target, id);
+CREATE INDEX audit_expiry ON audit (expires_at);
 `,
 }
 

@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
@@ -57,8 +58,15 @@ type Store struct {
 	read  *sql.DB   // == write for an in-memory database
 	lock  *fileLock // nil in memory
 
-	endBatch int          // sids per transaction of EndMany: endTxBatch, smaller in tests
-	upd      *updateStmts // UpdateState's statements, prepared on write
+	endBatch int             // sids per transaction of EndMany: endTxBatch, smaller in tests
+	upd      *updateStmts    // UpdateState's statements, prepared on write
+	an       *analyticsStmts // the analytics writes' statements, prepared on write
+
+	// seen is the newest time (unix ms) a write was given: NoteEnd, which
+	// gets none, dates a day bucket that its key does not date from it.
+	seen      atomic.Int64
+	auditMu   sync.Mutex
+	auditLast auditClock // the last audit id assigned
 
 	closeOnce sync.Once
 	closeErr  error
@@ -93,6 +101,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			db.Close()
 			return nil, err
 		}
+		if s.an, err = prepareAnalytics(ctx, db); err != nil {
+			s.upd.close()
+			db.Close()
+			return nil, err
+		}
 		return s, nil
 	}
 
@@ -122,6 +135,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return fail(err)
 	}
 	if s.upd, err = prepareUpdate(ctx, s.write); err != nil {
+		return fail(err)
+	}
+	if s.an, err = prepareAnalytics(ctx, s.write); err != nil {
 		return fail(err)
 	}
 	if s.read, err = openDB(dsn, busy, true); err != nil {
@@ -192,6 +208,9 @@ func (s *Store) Close() error {
 		var errs []error
 		if s.upd != nil {
 			errs = append(errs, s.upd.close())
+		}
+		if s.an != nil {
+			errs = append(errs, s.an.close())
 		}
 		if s.read != nil && s.read != s.write {
 			errs = append(errs, s.read.Close())

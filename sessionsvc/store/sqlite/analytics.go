@@ -1,0 +1,627 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+)
+
+// Bounds on what one analytics write prunes, so that housekeeping never
+// makes a flush or a login slow. A session costs up to TimelineCap event
+// rows, hence the smaller batch; the flusher writes about once a second, so
+// even the session bound removes some 180,000 expired sessions an hour.
+const (
+	pruneSessions = 50
+	pruneBuckets  = 100
+)
+
+// bucketSlack is added to the end of a day or hour parsed from its key (as
+// if it were UTC) so that the bucket outlives its end in any time zone the
+// service may compute keys in (UTC-12 ends latest).
+const bucketSlack = 14 * time.Hour
+
+// The statements of the analytics writes, prepared once on the write
+// connection (prepareAnalytics) like UpdateState's: a flush of 1,000 events
+// runs over a thousand of them.
+const (
+	qCountersAdd = `
+INSERT INTO session_counters (sid, page_views, api_calls, uploads, analyses, comments, events, first_at, last_at, expires_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+ON CONFLICT (sid) DO UPDATE SET
+	page_views = session_counters.page_views + excluded.page_views,
+	api_calls  = session_counters.api_calls + excluded.api_calls,
+	uploads    = session_counters.uploads + excluded.uploads,
+	analyses   = session_counters.analyses + excluded.analyses,
+	comments   = session_counters.comments + excluded.comments,
+	events     = session_counters.events + excluded.events,
+	first_at   = min(session_counters.first_at, excluded.first_at),
+	last_at    = max(session_counters.last_at, excluded.last_at),
+	expires_at = max(session_counters.expires_at, excluded.expires_at)
+RETURNING events`
+	qEventPut     = "INSERT INTO events (sid, seq, at, type, username, data, day, hour) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+	qTimelineTrim = "DELETE FROM events WHERE sid = ? AND seq <= ?"
+	qDayEvents    = `
+INSERT INTO day_stats (day, analyses, page_views, api_calls, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (day) DO UPDATE SET
+	analyses   = day_stats.analyses + excluded.analyses,
+	page_views = day_stats.page_views + excluded.page_views,
+	api_calls  = day_stats.api_calls + excluded.api_calls,
+	expires_at = max(day_stats.expires_at, excluded.expires_at)`
+	qHourEvents = `
+INSERT INTO hour_stats (hour, analyses, page_views, expires_at) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (hour) DO UPDATE SET
+	analyses   = hour_stats.analyses + excluded.analyses,
+	page_views = hour_stats.page_views + excluded.page_views,
+	expires_at = max(hour_stats.expires_at, excluded.expires_at)`
+
+	// The live count NoteStart raises the peaks to: the session counter
+	// minus the sessions past their deadline that cleanup has not ended
+	// yet, as List's total, so it costs O(log N + due) rather than a count
+	// over every live session.
+	qLiveCount = `
+SELECT coalesce((SELECT n FROM counts WHERE k = ''), 0) -
+	(SELECT count(*) FROM sessions INDEXED BY sessions_deadline WHERE deadline <= ?1)`
+	qDayUser  = "INSERT INTO day_users (day, username, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+	qDayStart = `
+INSERT INTO day_stats (day, created, users, peak, expires_at) VALUES (?1, 1, ?2, ?3, ?4)
+ON CONFLICT (day) DO UPDATE SET
+	created    = day_stats.created + 1,
+	users      = day_stats.users + excluded.users,
+	peak       = max(day_stats.peak, excluded.peak),
+	expires_at = max(day_stats.expires_at, excluded.expires_at)`
+	qHourStart = `
+INSERT INTO hour_stats (hour, created, peak, expires_at) VALUES (?1, 1, ?2, ?3)
+ON CONFLICT (hour) DO UPDATE SET
+	created    = hour_stats.created + 1,
+	peak       = max(hour_stats.peak, excluded.peak),
+	expires_at = max(hour_stats.expires_at, excluded.expires_at)`
+	qDayEnd = `
+INSERT INTO day_stats (day, ended, duration_ns, expires_at) VALUES (?1, 1, ?2, ?3)
+ON CONFLICT (day) DO UPDATE SET
+	ended       = day_stats.ended + 1,
+	duration_ns = day_stats.duration_ns + excluded.duration_ns,
+	expires_at  = max(day_stats.expires_at, excluded.expires_at)`
+
+	// Pruning: each removes at most a bound of rows expired by ?1.
+	qPruneCounters = `
+DELETE FROM session_counters WHERE sid IN (
+	SELECT sid FROM session_counters INDEXED BY session_counters_expiry WHERE expires_at <= ?1 LIMIT ?2)
+RETURNING sid`
+	qPruneEvents = "DELETE FROM events WHERE sid = ?"
+	qPruneDays   = `
+DELETE FROM day_stats WHERE day IN (
+	SELECT day FROM day_stats INDEXED BY day_stats_expiry WHERE expires_at <= ?1 LIMIT ?2)`
+	qPruneDayUsers = `
+DELETE FROM day_users WHERE (day, username) IN (
+	SELECT day, username FROM day_users INDEXED BY day_users_expiry WHERE expires_at <= ?1 LIMIT ?2)`
+	qPruneHours = `
+DELETE FROM hour_stats WHERE hour IN (
+	SELECT hour FROM hour_stats INDEXED BY hour_stats_expiry WHERE expires_at <= ?1 LIMIT ?2)`
+	qPruneAudit = `
+DELETE FROM audit WHERE id IN (
+	SELECT id FROM audit INDEXED BY audit_expiry WHERE expires_at <= ?1 LIMIT ?2)`
+)
+
+// analyticsStmts are the analytics writes' statements, prepared on the
+// write connection.
+type analyticsStmts struct {
+	countersAdd, eventPut, timelineTrim, dayEvents, hourEvents       *sql.Stmt
+	liveCount, dayUser, dayStart, hourStart, dayEnd                  *sql.Stmt
+	pruneCounters, pruneEvents, pruneDays, pruneDayUsers, pruneHours *sql.Stmt
+	pruneAudit                                                       *sql.Stmt
+}
+
+// all lists the statements with their text, for preparing and closing.
+func (st *analyticsStmts) all() []struct {
+	dst   **sql.Stmt
+	query string
+} {
+	return []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&st.countersAdd, qCountersAdd}, {&st.eventPut, qEventPut}, {&st.timelineTrim, qTimelineTrim},
+		{&st.dayEvents, qDayEvents}, {&st.hourEvents, qHourEvents}, {&st.liveCount, qLiveCount},
+		{&st.dayUser, qDayUser}, {&st.dayStart, qDayStart}, {&st.hourStart, qHourStart},
+		{&st.dayEnd, qDayEnd}, {&st.pruneCounters, qPruneCounters}, {&st.pruneEvents, qPruneEvents},
+		{&st.pruneDays, qPruneDays}, {&st.pruneDayUsers, qPruneDayUsers}, {&st.pruneHours, qPruneHours},
+		{&st.pruneAudit, qPruneAudit},
+	}
+}
+
+// prepareAnalytics prepares the analytics statements on db, the write side.
+// Like prepareUpdate it must run outside any transaction.
+func prepareAnalytics(ctx context.Context, db *sql.DB) (*analyticsStmts, error) {
+	st := &analyticsStmts{}
+	for _, x := range st.all() {
+		var err error
+		if *x.dst, err = db.PrepareContext(ctx, x.query); err != nil {
+			st.close()
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// close closes the prepared statements.
+func (st *analyticsStmts) close() error {
+	var errs []error
+	for _, x := range st.all() {
+		if *x.dst != nil {
+			errs = append(errs, (*x.dst).Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sessionBatch is what one AppendEvents adds to one session.
+type sessionBatch struct {
+	sid                                          string
+	events                                       []int // indexes into the batch, in order
+	pageViews, apiCalls, uploads, analyses, cmts int64
+	first, last                                  int64
+}
+
+// bucketBatch is what one AppendEvents adds to one day or hour.
+type bucketBatch struct {
+	key                           string
+	analyses, pageViews, apiCalls int64
+	last                          int64 // the newest event's time
+}
+
+// AppendEvents records events in one transaction on the prepared
+// statements. The batch is first grouped by session, day and hour, so each
+// session's counters row and each bucket is written once: the counters
+// upsert returns the session's new event count, which numbers the batch's
+// events for the session (seq), and the timeline is trimmed by one range
+// delete below count-TimelineCap. Events that the trim would remove at once
+// (a batch holding more than TimelineCap events of one session) are counted
+// but never inserted.
+//
+// The newest event time of the batch stands for now: the transaction first
+// removes a bounded batch of the sessions and buckets expired by then. An
+// event without a sid fails the whole batch before anything is written.
+func (s *Store) AppendEvents(ctx context.Context, events []store.Event, retention time.Duration) error {
+	if len(events) == 0 {
+		return nil
+	}
+	var sessions []*sessionBatch
+	bySID := map[string]*sessionBatch{}
+	var days, hours []*bucketBatch
+	byDay, byHour := map[string]*bucketBatch{}, map[string]*bucketBatch{}
+	bucket := func(list *[]*bucketBatch, by map[string]*bucketBatch, key string, at int64) *bucketBatch {
+		b := by[key]
+		if b == nil {
+			b = &bucketBatch{key: key, last: at}
+			by[key] = b
+			*list = append(*list, b)
+		}
+		b.last = max(b.last, at)
+		return b
+	}
+	nowMS := int64(0)
+	for i := range events {
+		e := &events[i]
+		if e.SID == "" {
+			return fmt.Errorf("sqlite: append events: event %d (%s) has no sid", i, e.Type)
+		}
+		at := ms(e.At)
+		if i == 0 {
+			nowMS = at
+		}
+		nowMS = max(nowMS, at)
+		sb := bySID[e.SID]
+		if sb == nil {
+			sb = &sessionBatch{sid: e.SID, first: at, last: at}
+			bySID[e.SID] = sb
+			sessions = append(sessions, sb)
+		}
+		sb.events = append(sb.events, i)
+		sb.first, sb.last = min(sb.first, at), max(sb.last, at)
+		var pv, api, an int64
+		switch e.Type {
+		case store.EventPageView:
+			pv = 1
+		case store.EventAPICall:
+			api = 1
+		case store.EventFileUpload:
+			sb.uploads++
+		case store.EventAnalysisRun:
+			an = 1
+			if n, err := strconv.ParseInt(e.Data["comments"], 10, 64); err == nil && n > 0 {
+				sb.cmts += n
+			}
+		}
+		sb.pageViews += pv
+		sb.apiCalls += api
+		sb.analyses += an
+		if pv+api+an == 0 {
+			continue // no bucket counts this type
+		}
+		if e.Day != "" {
+			b := bucket(&days, byDay, e.Day, at)
+			b.pageViews, b.apiCalls, b.analyses = b.pageViews+pv, b.apiCalls+api, b.analyses+an
+		}
+		if e.Hour != "" && api == 0 {
+			b := bucket(&hours, byHour, e.Hour, at)
+			b.pageViews, b.analyses = b.pageViews+pv, b.analyses+an
+		}
+	}
+	data := make([]string, len(events))
+	for i := range events {
+		var err error
+		if data[i], err = encodeData(events[i].Data); err != nil {
+			return fmt.Errorf("sqlite: append events: %w", err)
+		}
+	}
+
+	st := s.an
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := pruneSessionData(ctx, tx, st, nowMS); err != nil {
+			return err
+		}
+		if err := pruneBucketData(ctx, tx, st, nowMS); err != nil {
+			return err
+		}
+		countersAdd := tx.StmtContext(ctx, st.countersAdd)
+		eventPut := tx.StmtContext(ctx, st.eventPut)
+		trim := tx.StmtContext(ctx, st.timelineTrim)
+		for _, sb := range sessions {
+			n := int64(len(sb.events))
+			var total int64
+			if err := countersAdd.QueryRowContext(ctx, sb.sid, sb.pageViews, sb.apiCalls, sb.uploads, sb.analyses,
+				sb.cmts, n, sb.first, sb.last, expiry(sb.last, retention)).Scan(&total); err != nil {
+				return err
+			}
+			// The batch's events are numbered total-n+1 .. total; those at
+			// or below total-TimelineCap would be trimmed straight away.
+			keepFrom := max(0, n-store.TimelineCap)
+			for k := keepFrom; k < n; k++ {
+				i := sb.events[k]
+				e := &events[i]
+				if _, err := eventPut.ExecContext(ctx, sb.sid, total-n+1+k, ms(e.At), e.Type, e.User,
+					data[i], e.Day, e.Hour); err != nil {
+					return err
+				}
+			}
+			if total > store.TimelineCap && total > n { // earlier events to trim
+				if _, err := trim.ExecContext(ctx, sb.sid, total-store.TimelineCap); err != nil {
+					return err
+				}
+			}
+		}
+		if len(days) > 0 {
+			dayEvents := tx.StmtContext(ctx, st.dayEvents)
+			for _, b := range days {
+				if _, err := dayEvents.ExecContext(ctx, b.key, b.analyses, b.pageViews, b.apiCalls,
+					bucketExpiry(b.key, 24*time.Hour, b.last, retention)); err != nil {
+					return err
+				}
+			}
+		}
+		if len(hours) > 0 {
+			hourEvents := tx.StmtContext(ctx, st.hourEvents)
+			for _, b := range hours {
+				if _, err := hourEvents.ExecContext(ctx, b.key, b.analyses, b.pageViews,
+					bucketExpiry(b.key, time.Hour, b.last, retention)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: append %d events: %w", len(events), err)
+	}
+	s.saw(nowMS)
+	return nil
+}
+
+// Timeline returns sid's events, newest first, from offset. A limit of zero
+// or less means the whole timeline.
+func (s *Store) Timeline(ctx context.Context, sid string, offset, limit int) ([]store.Event, error) {
+	if limit <= 0 || limit > store.TimelineCap {
+		limit = store.TimelineCap
+	}
+	offset = max(offset, 0)
+	rows, err := s.read.QueryContext(ctx, `
+SELECT at, type, username, data, day, hour FROM events WHERE sid = ? ORDER BY seq DESC LIMIT ? OFFSET ?`,
+		sid, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: timeline of %s: %w", sid, err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		e := store.Event{SID: sid}
+		var at int64
+		var data string
+		if err := rows.Scan(&at, &e.Type, &e.User, &data, &e.Day, &e.Hour); err != nil {
+			return nil, fmt.Errorf("sqlite: timeline of %s: %w", sid, err)
+		}
+		e.At = fromMS(at)
+		if e.Data, err = decodeData(data); err != nil {
+			return nil, fmt.Errorf("sqlite: timeline of %s: %w", sid, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: timeline of %s: %w", sid, err)
+	}
+	return out, nil
+}
+
+// Counters returns sid's totals. Dropped is what the numbering of events
+// says was trimmed: every event beyond the newest TimelineCap.
+func (s *Store) Counters(ctx context.Context, sid string) (store.SessionCounters, bool, error) {
+	var c store.SessionCounters
+	var first, last int64
+	err := s.read.QueryRowContext(ctx, `
+SELECT page_views, api_calls, uploads, analyses, comments, events, first_at, last_at
+FROM session_counters WHERE sid = ?`, sid).
+		Scan(&c.PageViews, &c.APICalls, &c.Uploads, &c.Analyses, &c.Comments, &c.Events, &first, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.SessionCounters{}, false, nil
+	}
+	if err != nil {
+		return store.SessionCounters{}, false, fmt.Errorf("sqlite: counters of %s: %w", sid, err)
+	}
+	c.Dropped = max(0, c.Events-store.TimelineCap)
+	c.First, c.Last = fromMS(first), fromMS(last)
+	return c, true, nil
+}
+
+// NoteStart counts a start in one BEGIN IMMEDIATE transaction: the write
+// lock is what makes it atomic, since no session can be created or ended
+// between the live count and the peaks it raises. The user is counted in
+// the day's unique users only when its (day, user) row is new.
+func (s *Store) NoteStart(ctx context.Context, user, day, hour string, now time.Time, retention time.Duration) error {
+	nowMS := ms(now)
+	st := s.an
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := pruneBucketData(ctx, tx, st, nowMS); err != nil {
+			return err
+		}
+		var live int64
+		if err := tx.StmtContext(ctx, st.liveCount).QueryRowContext(ctx, nowMS).Scan(&live); err != nil {
+			return err
+		}
+		if day != "" {
+			exp := bucketExpiry(day, 24*time.Hour, nowMS, retention)
+			var newUser int64
+			if user != "" {
+				res, err := tx.StmtContext(ctx, st.dayUser).ExecContext(ctx, day, user, exp)
+				if err != nil {
+					return err
+				}
+				if newUser, err = res.RowsAffected(); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.StmtContext(ctx, st.dayStart).ExecContext(ctx, day, newUser, live, exp); err != nil {
+				return err
+			}
+		}
+		if hour != "" {
+			_, err := tx.StmtContext(ctx, st.hourStart).ExecContext(ctx, hour, live, bucketExpiry(hour, time.Hour, nowMS, retention))
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: note session start on %s: %w", day, err)
+	}
+	s.saw(nowMS)
+	return nil
+}
+
+// NoteEnd counts an end and its duration in day. It is given no time, so
+// it prunes nothing, and the day's expiry comes from the key (or, for a key
+// that is not a date, from the newest time this Store has been given).
+func (s *Store) NoteEnd(ctx context.Context, day string, duration time.Duration, retention time.Duration) error {
+	if day == "" {
+		return nil
+	}
+	now := s.seen.Load()
+	if now == 0 {
+		// Nothing timed was written since Open: the only clock left. It
+		// sets an expiry, it decides nothing.
+		now = ms(time.Now())
+	}
+	if _, err := s.an.dayEnd.ExecContext(ctx, day, int64(duration), bucketExpiry(day, 24*time.Hour, now, retention)); err != nil {
+		return fmt.Errorf("sqlite: note session end on %s: %w", day, err)
+	}
+	return nil
+}
+
+// Days returns the days asked for, in order, zero where none is stored.
+func (s *Store) Days(ctx context.Context, days []string) ([]store.DayStats, error) {
+	found := map[string]store.DayStats{}
+	err := inChunks(days, func(keys []string, args []any) error {
+		rows, err := s.read.QueryContext(ctx, `
+SELECT day, created, users, peak, ended, duration_ns, analyses, page_views, api_calls
+FROM day_stats WHERE day IN (`+placeholders(1, len(keys))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d store.DayStats
+			var dur int64
+			if err := rows.Scan(&d.Day, &d.Created, &d.UniqueUsers, &d.PeakConcurrent, &d.Ended, &dur,
+				&d.Analyses, &d.PageViews, &d.APICalls); err != nil {
+				return err
+			}
+			d.DurationSum = time.Duration(dur)
+			found[d.Day] = d
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: day stats: %w", err)
+	}
+	out := make([]store.DayStats, len(days))
+	for i, d := range days {
+		out[i] = found[d]
+		out[i].Day = d
+	}
+	return out, nil
+}
+
+// Hours returns the hours asked for, in order, zero where none is stored.
+func (s *Store) Hours(ctx context.Context, hours []string) ([]store.HourStats, error) {
+	found := map[string]store.HourStats{}
+	err := inChunks(hours, func(keys []string, args []any) error {
+		rows, err := s.read.QueryContext(ctx, `
+SELECT hour, created, peak, analyses, page_views FROM hour_stats WHERE hour IN (`+placeholders(1, len(keys))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h store.HourStats
+			if err := rows.Scan(&h.Hour, &h.Created, &h.PeakActive, &h.Analyses, &h.PageViews); err != nil {
+				return err
+			}
+			found[h.Hour] = h
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: hour stats: %w", err)
+	}
+	out := make([]store.HourStats, len(hours))
+	for i, h := range hours {
+		out[i] = found[h]
+		out[i].Hour = h
+	}
+	return out, nil
+}
+
+// keysPerQuery bounds the parameters of one IN list.
+const keysPerQuery = 500
+
+// inChunks calls fn with successive chunks of keys and the same as []any.
+func inChunks(keys []string, fn func(keys []string, args []any) error) error {
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), keysPerQuery)]
+		keys = keys[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, k := range chunk {
+			args[i] = k
+		}
+		if err := fn(chunk, args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pruneSessionData removes up to pruneSessions sessions whose analytics
+// expired by nowMS: their counters row and their events.
+func pruneSessionData(ctx context.Context, tx *sql.Tx, st *analyticsStmts, nowMS int64) error {
+	rows, err := tx.StmtContext(ctx, st.pruneCounters).QueryContext(ctx, nowMS, pruneSessions)
+	if err != nil {
+		return err
+	}
+	var sids []string
+	for rows.Next() {
+		var sid string
+		if err := rows.Scan(&sid); err != nil {
+			rows.Close()
+			return err
+		}
+		sids = append(sids, sid)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	if len(sids) == 0 {
+		return nil
+	}
+	del := tx.StmtContext(ctx, st.pruneEvents)
+	for _, sid := range sids {
+		if _, err := del.ExecContext(ctx, sid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pruneBucketData removes a bounded batch of the days, day users and hours
+// that expired by nowMS.
+func pruneBucketData(ctx context.Context, tx *sql.Tx, st *analyticsStmts, nowMS int64) error {
+	for _, p := range []struct {
+		stmt  *sql.Stmt
+		limit int
+	}{{st.pruneDays, pruneBuckets}, {st.pruneDayUsers, pruneBatch}, {st.pruneHours, pruneBuckets}} {
+		if _, err := tx.StmtContext(ctx, p.stmt).ExecContext(ctx, nowMS, p.limit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expiry is atMS + retention in unix milliseconds.
+func expiry(atMS int64, retention time.Duration) int64 {
+	return atMS + retention.Milliseconds()
+}
+
+// bucketExpiry is when a day or hour bucket (of length span) expires:
+// retention after the bucket's end, read from its key ("2006-01-02",
+// "2006-01-02T15") as if it were UTC plus bucketSlack, and never before
+// retention after atMS, the time of the write. The store only uses keys as
+// keys; a key that is not a date just expires retention after its last
+// write.
+func bucketExpiry(key string, span time.Duration, atMS int64, retention time.Duration) int64 {
+	exp := expiry(atMS, retention)
+	layout := "2006-01-02"
+	if span == time.Hour {
+		layout = "2006-01-02T15"
+	}
+	if start, err := time.Parse(layout, key); err == nil {
+		exp = max(exp, expiry(ms(start.Add(span+bucketSlack)), retention))
+	}
+	return exp
+}
+
+// saw raises the newest time the Store has been given in a write to atMS.
+func (s *Store) saw(atMS int64) {
+	for {
+		old := s.seen.Load()
+		if atMS <= old || s.seen.CompareAndSwap(old, atMS) {
+			return
+		}
+	}
+}
+
+// encodeData is an event's data as stored: a JSON object, or the empty
+// string for a nil map (an empty one is {}, so both read back as written).
+func encodeData(m map[string]string) (string, error) {
+	if m == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// decodeData reverses encodeData.
+func decodeData(s string) (map[string]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("malformed event data: %w", err)
+	}
+	return m, nil
+}
