@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -87,16 +88,40 @@ type CleanupConfig struct {
 	ArchiveDays     int  `yaml:"archive_retention_days"` // 7
 }
 
-// AnalyticsConfig switches event and metric recording (issue 4).
+// AnalyticsConfig switches event and metric recording and tunes the event
+// buffer, the cost estimate and the retention of analytics and audit records.
 type AnalyticsConfig struct {
-	TrackEvents   bool `yaml:"track_events"`
-	TrackMetrics  bool `yaml:"track_metrics"`
-	RetentionDays int  `yaml:"retention_days"` // 30
+	TrackEvents        bool       `yaml:"track_events"`
+	TrackMetrics       bool       `yaml:"track_metrics"`        // false: no metrics listener
+	RetentionDays      int        `yaml:"retention_days"`       // 30: events and daily aggregates
+	Timezone           string     `yaml:"timezone"`             // America/Asuncion: where a day starts
+	Cost               CostConfig `yaml:"cost"`                 // estimated cost per session
+	BufferSize         int        `yaml:"buffer_size"`          // 10000: events waiting for a flush; more are dropped
+	FlushIntervalMS    int        `yaml:"flush_interval_ms"`    // 1000: flush at least this often
+	FlushBatch         int        `yaml:"flush_batch"`          // 500: or as soon as this many wait; <= BufferSize
+	AuditRetentionDays int        `yaml:"audit_retention_days"` // 90: audit log entries kept
 }
 
-// ServerConfig is the HTTP listener.
+// CostConfig prices what a session does, for its estimated cost. Prices are
+// in units of Currency; read them through Micros, whose integers add up
+// without float drift.
+type CostConfig struct {
+	Currency        string  `yaml:"currency"`          // ISO 4217 code: USD
+	PerAnalysis     float64 `yaml:"per_analysis"`      // 0.05 per analysis run
+	Per1000Comments float64 `yaml:"per_1000_comments"` // 0.20 per 1,000 comments analysed
+	PerAPICall      float64 `yaml:"per_api_call"`      // 0.001 per API call
+}
+
+// ServerConfig is the HTTP listeners and the log format.
 type ServerConfig struct {
 	Addr string `yaml:"addr"` // 127.0.0.1:8080
+	// MetricsAddr is the metrics listener's address, apart from Addr so a
+	// reverse proxy in front of the app never exposes it; "" turns it off.
+	MetricsAddr string `yaml:"metrics_addr"` // 127.0.0.1:9090
+	// MetricsToken, when set, is the bearer token every scrape must carry.
+	// A secret: no message repeats it.
+	MetricsToken string `yaml:"metrics_token"`
+	LogFormat    string `yaml:"log_format"` // auto (JSON unless stderr is a terminal) | json | text
 }
 
 // Account is one user who may sign in.
@@ -238,6 +263,56 @@ func (c CleanupConfig) Interval() time.Duration {
 	return time.Duration(c.IntervalSeconds) * time.Second
 }
 
+// Retention is analytics.retention_days as a duration.
+func (a AnalyticsConfig) Retention() time.Duration {
+	return time.Duration(a.RetentionDays) * 24 * time.Hour
+}
+
+// AuditRetention is analytics.audit_retention_days as a duration.
+func (a AnalyticsConfig) AuditRetention() time.Duration {
+	return time.Duration(a.AuditRetentionDays) * 24 * time.Hour
+}
+
+// FlushInterval is analytics.flush_interval_ms as a duration.
+func (a AnalyticsConfig) FlushInterval() time.Duration {
+	return time.Duration(a.FlushIntervalMS) * time.Millisecond
+}
+
+// Location returns analytics.timezone loaded: the zone whose midnights bound
+// the daily aggregates. Validate has loaded it once already (the zone data is
+// compiled in, see config_load.go), so a validated Config gets no error here;
+// one that was not validated and names no zone gets UTC with the error.
+func (a AnalyticsConfig) Location() (*time.Location, error) {
+	loc, err := loadZone(a.Timezone)
+	if err != nil {
+		return time.UTC, fmt.Errorf("sessionsvc: analytics.timezone: %w", err)
+	}
+	return loc, nil
+}
+
+// microsPerUnit turns a price in currency units into millionths.
+const microsPerUnit = 1_000_000
+
+// Micros returns the prices in millionths of the currency unit, rounded to
+// the nearest: sums of these integers are exact, where summing 0.1 ten times
+// in float64 is not 1. Cost of c comments is c*per1000/1000.
+func (c CostConfig) Micros() (perAnalysis, per1000, perAPICall int64) {
+	return toMicros(c.PerAnalysis), toMicros(c.Per1000Comments), toMicros(c.PerAPICall)
+}
+
+// toMicros rounds v*1e6; Validate keeps v between 0 and maxPrice, far inside
+// int64, and NaN (which Validate refuses) reads as 0.
+func toMicros(v float64) int64 {
+	if !(v > 0) {
+		return 0
+	}
+	return int64(math.Round(v * microsPerUnit))
+}
+
+// MetricsLoopback reports whether MetricsAddr listens on loopback only, like
+// Loopback for Addr: main warns when metrics are reachable without a token.
+func (c ServerConfig) MetricsLoopback() bool { return loopback(c.MetricsAddr) }
+
 // TrustedProxyNets returns security.trusted_proxies parsed. A bare address is a
 // single-host prefix. Entries that do not parse are skipped: Validate refuses
 // them, so a validated Config loses nothing.
@@ -307,8 +382,10 @@ func decodeSecret(s string) ([]byte, error) {
 // Loopback reports whether Addr listens on loopback only: its host is a
 // loopback IP or "localhost". An empty host (all interfaces) is not loopback.
 // The server uses it to refuse demo accounts on a reachable listener.
-func (c ServerConfig) Loopback() bool {
-	host, _, err := net.SplitHostPort(c.Addr)
+func (c ServerConfig) Loopback() bool { return loopback(c.Addr) }
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
 	}

@@ -6,12 +6,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+	// The zone database compiled in (about 450 KB): analytics.timezone must
+	// load on a machine or container image without /usr/share/zoneinfo, and
+	// every instance must agree on where a day starts.
+	_ "time/tzdata"
 
 	"go.yaml.in/yaml/v3"
 
@@ -38,6 +46,10 @@ const (
 	maxSnapshots  = 100
 	maxStateKB    = 65536   // 64 MiB: large results belong in files
 	maxQuotaMB    = 1048576 // 1 TiB
+	maxBuffer     = 10_000_000
+	maxBatch      = 100_000
+	maxPrice      = 1_000_000 // per unit of work: beyond it, a typo
+	minTokenLen   = 16
 )
 
 var (
@@ -90,8 +102,23 @@ func DefaultConfig() Config {
 			TrackEvents:   true,
 			TrackMetrics:  true,
 			RetentionDays: 30,
+			Timezone:      "America/Asuncion",
+			Cost: CostConfig{
+				Currency:        "USD",
+				PerAnalysis:     0.05,
+				Per1000Comments: 0.20,
+				PerAPICall:      0.001,
+			},
+			BufferSize:         10000,
+			FlushIntervalMS:    1000,
+			FlushBatch:         500,
+			AuditRetentionDays: 90,
 		},
-		Server: ServerConfig{Addr: "127.0.0.1:8080"},
+		Server: ServerConfig{
+			Addr:        "127.0.0.1:8080",
+			MetricsAddr: "127.0.0.1:9090",
+			LogFormat:   LogFormatAuto,
+		},
 	}
 }
 
@@ -276,9 +303,9 @@ func (l *loader) syntaxError(err error) {
 }
 
 // walk decodes n into v, whose type is part of Config: structs from mappings
-// (by yaml tag), slices from lists, and int, bool and string scalars by their
-// resolved YAML tag, so that "thirty" or "yes" is an error, not a zero. A null
-// keeps the default.
+// (by yaml tag), slices from lists, and int, float, bool and string scalars by
+// their resolved YAML tag, so that "thirty" or "yes" is an error, not a zero.
+// A null keeps the default.
 func (l *loader) walk(n *yaml.Node, v reflect.Value, path string) {
 	for depth := 0; n.Kind == yaml.AliasNode && n.Alias != nil && depth < 16; depth++ {
 		n = n.Alias
@@ -347,6 +374,14 @@ func (l *loader) walk(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(int64(x))
+	case reflect.Float64:
+		// An integer is a price too ("per_analysis: 1"); "0.05" in quotes is not.
+		var x float64
+		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!float" && n.ShortTag() != "!!int") || n.Decode(&x) != nil {
+			l.typeError(n, path, "a number")
+			return
+		}
+		v.SetFloat(x)
 	case reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
@@ -483,8 +518,10 @@ type envKey struct {
 }
 
 // envKeys lists every scalar key (and list of strings) of every section of
-// Config. Accounts and security.encryption_keys are lists of mappings and have
-// no variables; a key's own variable is named by its key_env.
+// Config, nested mappings included (analytics.cost.currency is
+// SESSIONCONSOLE_ANALYTICS_COST_CURRENCY). Accounts and
+// security.encryption_keys are lists of mappings and have no variables; a
+// key's own variable is named by its key_env.
 func envKeys() []envKey {
 	var keys []envKey
 	ct := reflect.TypeFor[Config]()
@@ -493,17 +530,25 @@ func envKeys() []envKey {
 		if sf.Type.Kind() != reflect.Struct {
 			continue
 		}
-		section := yamlName(sf)
-		for j := range sf.Type.NumField() {
-			f := sf.Type.Field(j)
-			if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String {
-				continue
-			}
-			key := yamlName(f)
+		keys = appendEnvKeys(keys, sf.Type, yamlName(sf), []int{i})
+	}
+	return keys
+}
+
+func appendEnvKeys(keys []envKey, t reflect.Type, path string, index []int) []envKey {
+	for j := range t.NumField() {
+		f := t.Field(j)
+		kp := path + "." + yamlName(f)
+		idx := append(slices.Clone(index), j)
+		switch {
+		case f.Type.Kind() == reflect.Struct:
+			keys = appendEnvKeys(keys, f.Type, kp, idx)
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String:
+		default:
 			keys = append(keys, envKey{
-				name:  EnvPrefix + strings.ToUpper(section+"_"+key),
-				path:  section + "." + key,
-				index: []int{i, j},
+				name:  EnvPrefix + strings.ToUpper(strings.ReplaceAll(kp, ".", "_")),
+				path:  kp,
+				index: idx,
 			})
 		}
 	}
@@ -533,6 +578,13 @@ func (l *loader) applyEnv(cfg *Config, getenv func(string) string) {
 				continue
 			}
 			f.SetInt(int64(n))
+		case reflect.Float64:
+			x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil {
+				bad("a number")
+				continue
+			}
+			f.SetFloat(x)
 		case reflect.Bool:
 			b, err := strconv.ParseBool(strings.TrimSpace(s))
 			if err != nil {
@@ -810,18 +862,156 @@ func (a AnalyticsConfig) problems(ps *problems) {
 	} else {
 		ps.bounds("analytics.retention_days", a.RetentionDays, 0, maxDays, "ten years")
 	}
+	if _, err := loadZone(a.Timezone); err != nil {
+		ps.add([]string{"analytics.timezone"}, "analytics.timezone: %v", err)
+	}
+	// The buffer, its flushes and the prices serve recorded events only:
+	// with track_events off they may be left zero, not wrong.
+	lo := 0
+	if a.TrackEvents {
+		lo = 1
+	}
+	a.Cost.problems(ps, a.TrackEvents)
+	bufOK := ps.bounds("analytics.buffer_size", a.BufferSize, lo, maxBuffer, "events held in memory")
+	ps.bounds("analytics.flush_interval_ms", a.FlushIntervalMS, lo, maxMillis, "ten minutes")
+	batchOK := ps.bounds("analytics.flush_batch", a.FlushBatch, lo, maxBatch, "events in one store round trip")
+	if a.TrackEvents && bufOK && batchOK && a.FlushBatch > a.BufferSize {
+		ps.add([]string{"analytics.flush_batch", "analytics.buffer_size"},
+			"analytics.flush_batch (%d) must not exceed analytics.buffer_size (%d): a batch that large never fills",
+			a.FlushBatch, a.BufferSize)
+	}
+	// The audit log is always written, whatever track_events says.
+	ps.bounds("analytics.audit_retention_days", a.AuditRetentionDays, 1, maxDays, "ten years")
+}
+
+// loadZone loads an IANA zone name. "" and "Local" load but are refused: ""
+// silently means UTC, and Local differs between machines, so instances would
+// disagree about where a day starts.
+func loadZone(name string) (*time.Location, error) {
+	switch name {
+	case "":
+		return nil, errors.New("must not be empty (want an IANA zone name like America/Asuncion, or UTC)")
+	case "Local":
+		return nil, errors.New(`"Local" differs from machine to machine; name the zone (like America/Asuncion, or UTC)`)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q (want an IANA zone name like America/Asuncion, or UTC)", truncate(name, 60))
+	}
+	return loc, nil
+}
+
+func (c CostConfig) problems(ps *problems, needed bool) {
+	const key = "analytics.cost.currency"
+	if (needed || c.Currency != "") && !validCurrency(c.Currency) {
+		ps.add([]string{key}, "%s: want an ISO 4217 code of three capital letters (like USD or PYG), got %q", key, truncate(c.Currency, 16))
+	}
+	for _, p := range []struct {
+		key string
+		v   float64
+	}{
+		{"analytics.cost.per_analysis", c.PerAnalysis},
+		{"analytics.cost.per_1000_comments", c.Per1000Comments},
+		{"analytics.cost.per_api_call", c.PerAPICall},
+	} {
+		switch {
+		case math.IsNaN(p.v) || math.IsInf(p.v, 0):
+			ps.add([]string{p.key}, "%s must be a finite number, got %v", p.key, p.v)
+		case p.v < 0:
+			ps.add([]string{p.key}, "%s must not be negative, got %v", p.key, p.v)
+		case p.v > maxPrice:
+			ps.add([]string{p.key}, "%s must not exceed %d (a price per unit of work), got %v", p.key, maxPrice, p.v)
+		}
+	}
+}
+
+// validCurrency checks the shape of an ISO 4217 alphabetic code; the list of
+// codes changes and is not ours to keep.
+func validCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 func (s ServerConfig) problems(ps *problems) {
-	const key = "server.addr"
-	_, port, err := net.SplitHostPort(s.Addr)
+	addrOK := addrProblems("server.addr", s.Addr, ps)
+	metricsOK := s.MetricsAddr == "" || addrProblems("server.metrics_addr", s.MetricsAddr, ps)
+	if addrOK && metricsOK && s.MetricsAddr != "" && sameListener(s.Addr, s.MetricsAddr) {
+		ps.add([]string{"server.metrics_addr", "server.addr"},
+			"server.metrics_addr (%s) must differ from server.addr (%s): metrics get a listener of their own",
+			s.MetricsAddr, s.Addr)
+	}
+	if s.MetricsToken != "" {
+		// A secret: messages say what is wrong, never what it is.
+		const key = "server.metrics_token"
+		switch {
+		case len(s.MetricsToken) < minTokenLen:
+			ps.add([]string{key}, "%s: too short, want at least %d characters (make one with: openssl rand -hex 32)", key, minTokenLen)
+		case !validBearerToken(s.MetricsToken):
+			ps.add([]string{key}, "%s: want only letters, digits and - . _ ~ + / = (no spaces), as an Authorization header carries it (make one with: openssl rand -hex 32)", key)
+		}
+	}
+	switch s.LogFormat {
+	case LogFormatAuto, LogFormatJSON, LogFormatText:
+	default:
+		ps.add([]string{"server.log_format"}, "server.log_format: want one of auto, json, text, got %q", truncate(s.LogFormat, 16))
+	}
+}
+
+// addrProblems checks a host:port listen address.
+func addrProblems(key, addr string, ps *problems) bool {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		ps.add([]string{key}, "%s: want host:port (like 127.0.0.1:8080), got %q", key, truncate(s.Addr, 60))
-		return
+		ps.add([]string{key}, "%s: want host:port (like 127.0.0.1:8080), got %q", key, truncate(addr, 60))
+		return false
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		ps.add([]string{key}, "%s: port %q is not a number from 0 to 65535", key, truncate(port, 16))
+		return false
 	}
+	return true
+}
+
+// sameListener reports whether two valid listen addresses would collide: the
+// same non-zero port on the same host, or on any host when either listens on
+// all interfaces. Port 0 picks a free port and never collides.
+func sameListener(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	na, _ := strconv.Atoi(pa)
+	nb, _ := strconv.Atoi(pb)
+	if na == 0 || na != nb {
+		return false
+	}
+	return ha == hb || unspecified(ha) || unspecified(hb)
+}
+
+func unspecified(host string) bool {
+	if host == "" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsUnspecified()
+}
+
+// validBearerToken reports whether s fits RFC 6750's b64token, what a Bearer
+// Authorization header can carry.
+func validBearerToken(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '='
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // validUsername keeps usernames to what is safe in store keys, logs and URLs.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -54,10 +56,13 @@ func TestConfigDefaultsAreTheSpecValues(t *testing.T) {
 		Storage: StorageConfig{Backend: "database", Path: "data/sessions.db", FilesPath: "data/files",
 			RedisURL: "redis://127.0.0.1:6379/0", Persistence: true, PoolSize: 32,
 			DialTimeout: 1000, ReadTimeout: 500, WriteTimeout: 500, QuotaMB: 50, MaxUploadMB: 20},
-		Security:  SecurityConfig{SessionEncryption: true, CSRFProtection: true},
-		Cleanup:   CleanupConfig{Enabled: true, IntervalSeconds: 300, ArchiveExpired: true, ArchiveDays: 7},
-		Analytics: AnalyticsConfig{TrackEvents: true, TrackMetrics: true, RetentionDays: 30},
-		Server:    ServerConfig{Addr: "127.0.0.1:8080"},
+		Security: SecurityConfig{SessionEncryption: true, CSRFProtection: true},
+		Cleanup:  CleanupConfig{Enabled: true, IntervalSeconds: 300, ArchiveExpired: true, ArchiveDays: 7},
+		Analytics: AnalyticsConfig{TrackEvents: true, TrackMetrics: true, RetentionDays: 30,
+			Timezone:   "America/Asuncion",
+			Cost:       CostConfig{Currency: "USD", PerAnalysis: 0.05, Per1000Comments: 0.20, PerAPICall: 0.001},
+			BufferSize: 10000, FlushIntervalMS: 1000, FlushBatch: 500, AuditRetentionDays: 90},
+		Server: ServerConfig{Addr: "127.0.0.1:8080", MetricsAddr: "127.0.0.1:9090", LogFormat: "auto"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("DefaultConfig() =\n%+v\nwant\n%+v", c, want)
@@ -218,6 +223,12 @@ func TestConfigEnvNamesCoverEveryScalarKey(t *testing.T) {
 		"SESSIONCONSOLE_SERVER_ADDR",
 		"SESSIONCONSOLE_SESSION_SNAPSHOTS", "SESSIONCONSOLE_SESSION_MAX_STATE_KB",
 		"SESSIONCONSOLE_STORAGE_QUOTA_MB", "SESSIONCONSOLE_STORAGE_MAX_UPLOAD_MB",
+		"SESSIONCONSOLE_SERVER_METRICS_ADDR", "SESSIONCONSOLE_SERVER_METRICS_TOKEN", "SESSIONCONSOLE_SERVER_LOG_FORMAT",
+		"SESSIONCONSOLE_ANALYTICS_TIMEZONE", "SESSIONCONSOLE_ANALYTICS_BUFFER_SIZE",
+		"SESSIONCONSOLE_ANALYTICS_FLUSH_INTERVAL_MS", "SESSIONCONSOLE_ANALYTICS_FLUSH_BATCH",
+		"SESSIONCONSOLE_ANALYTICS_AUDIT_RETENTION_DAYS",
+		"SESSIONCONSOLE_ANALYTICS_COST_CURRENCY", "SESSIONCONSOLE_ANALYTICS_COST_PER_ANALYSIS",
+		"SESSIONCONSOLE_ANALYTICS_COST_PER_1000_COMMENTS", "SESSIONCONSOLE_ANALYTICS_COST_PER_API_CALL",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("ConfigEnvNames() lacks %s", want)
@@ -227,17 +238,28 @@ func TestConfigEnvNamesCoverEveryScalarKey(t *testing.T) {
 	if slices.Contains(names, "SESSIONCONSOLE_SECURITY_ENCRYPTION_KEYS") {
 		t.Error("ConfigEnvNames() has SESSIONCONSOLE_SECURITY_ENCRYPTION_KEYS")
 	}
+	// A nested mapping (analytics.cost) has no variable of its own: its keys do.
+	if slices.Contains(names, "SESSIONCONSOLE_ANALYTICS_COST") {
+		t.Error("ConfigEnvNames() has SESSIONCONSOLE_ANALYTICS_COST")
+	}
+	var count func(reflect.Type) int
+	count = func(t reflect.Type) int {
+		n := 0
+		for j := range t.NumField() {
+			switch ft := t.Field(j).Type; {
+			case ft.Kind() == reflect.Struct:
+				n += count(ft)
+			case ft.Kind() != reflect.Slice || ft.Elem().Kind() == reflect.String:
+				n++
+			}
+		}
+		return n
+	}
 	ct := reflect.TypeFor[Config]()
 	n := 0
 	for i := range ct.NumField() {
-		f := ct.Field(i)
-		if f.Type.Kind() != reflect.Struct {
-			continue
-		}
-		for j := range f.Type.NumField() {
-			if ft := f.Type.Field(j).Type; ft.Kind() != reflect.Slice || ft.Elem().Kind() == reflect.String {
-				n++
-			}
+		if f := ct.Field(i); f.Type.Kind() == reflect.Struct {
+			n += count(f.Type)
 		}
 	}
 	if len(names) != n {
@@ -376,6 +398,36 @@ func TestConfigLoadErrors(t *testing.T) {
 			body: "session:\n  timeout_minutes: 30\n",
 			env:  map[string]string{"SESSIONCONSOLE_SESSION_IDLE_TIMEOUT_MINUTES": "40"},
 			want: []string{"SESSIONCONSOLE_SESSION_IDLE_TIMEOUT_MINUTES: session.idle_timeout_minutes (40) must not exceed session.timeout_minutes (30)"},
+		},
+		{
+			name: "a price in quotes is not a number",
+			body: "analytics:\n  cost:\n    per_analysis: \"0.05\"\n",
+			want: []string{`config.yaml:3: analytics.cost.per_analysis: want a number, got "0.05"`},
+		},
+		{
+			name: "unknown nested key",
+			body: "analytics:\n  cost:\n    per_analyses: 0.1\n",
+			want: []string{"config.yaml:3: analytics.cost.per_analyses: unknown key (did you mean per_analysis?)"},
+		},
+		{
+			name: "cost is a mapping",
+			body: "analytics:\n  cost: 0.05\n",
+			want: []string{"config.yaml:2: analytics.cost: want a mapping of keys, got 0.05"},
+		},
+		{
+			name: "impossible nested value is located",
+			body: "analytics:\n  cost:\n    currency: USD\n    per_api_call: -1\n",
+			want: []string{"config.yaml:4: analytics.cost.per_api_call must not be negative, got -1"},
+		},
+		{
+			name: "bad env number names the variable",
+			env:  map[string]string{"SESSIONCONSOLE_ANALYTICS_COST_PER_ANALYSIS": "five cents"},
+			want: []string{`SESSIONCONSOLE_ANALYTICS_COST_PER_ANALYSIS (analytics.cost.per_analysis): want a number, got "five cents"`},
+		},
+		{
+			name: "bad env timezone names the variable",
+			env:  map[string]string{"SESSIONCONSOLE_ANALYTICS_TIMEZONE": "Mars/Olympus"},
+			want: []string{`SESSIONCONSOLE_ANALYTICS_TIMEZONE: analytics.timezone: unknown time zone "Mars/Olympus"`},
 		},
 		{
 			name: "bad env list item names the variable",
@@ -555,8 +607,74 @@ func TestConfigValidate(t *testing.T) {
 		{"analytics retention zero", func(c *Config) { c.Analytics.RetentionDays = 0 },
 			"analytics.retention_days must be at least 1 when analytics.track_events or analytics.track_metrics is true"},
 		{"analytics off", func(c *Config) {
-			c.Analytics = AnalyticsConfig{}
+			// The time zone and the audit log's retention serve more than
+			// events: they stay required.
+			c.Analytics = AnalyticsConfig{Timezone: "UTC", AuditRetentionDays: 90}
 		}, ""},
+		{"events off leaves the buffer zero", func(c *Config) {
+			c.Analytics.TrackEvents = false
+			c.Analytics.BufferSize, c.Analytics.FlushIntervalMS, c.Analytics.FlushBatch = 0, 0, 0
+			c.Analytics.Cost = CostConfig{}
+		}, ""},
+		{"events off still refuses a bad currency", func(c *Config) {
+			c.Analytics.TrackEvents = false
+			c.Analytics.Cost.Currency = "usd"
+		}, `analytics.cost.currency: want an ISO 4217 code of three capital letters (like USD or PYG), got "usd"`},
+		{"timezone UTC", func(c *Config) { c.Analytics.Timezone = "UTC" }, ""},
+		{"timezone Asia/Tokyo", func(c *Config) { c.Analytics.Timezone = "Asia/Tokyo" }, ""},
+		{"timezone unknown", func(c *Config) { c.Analytics.Timezone = "America/Atlantis" },
+			`analytics.timezone: unknown time zone "America/Atlantis" (want an IANA zone name like America/Asuncion, or UTC)`},
+		{"timezone empty", func(c *Config) { c.Analytics.Timezone = "" }, "analytics.timezone: must not be empty"},
+		{"timezone Local", func(c *Config) { c.Analytics.Timezone = "Local" },
+			`analytics.timezone: "Local" differs from machine to machine`},
+		{"currency empty", func(c *Config) { c.Analytics.Cost.Currency = "" },
+			`analytics.cost.currency: want an ISO 4217 code of three capital letters (like USD or PYG), got ""`},
+		{"currency name", func(c *Config) { c.Analytics.Cost.Currency = "Dollar" }, `analytics.cost.currency: want an ISO 4217 code`},
+		{"currency PYG", func(c *Config) { c.Analytics.Cost.Currency = "PYG" }, ""},
+		{"free analyses", func(c *Config) { c.Analytics.Cost.PerAnalysis = 0 }, ""},
+		{"negative price", func(c *Config) { c.Analytics.Cost.PerAnalysis = -0.05 },
+			"analytics.cost.per_analysis must not be negative, got -0.05"},
+		{"NaN price", func(c *Config) { c.Analytics.Cost.Per1000Comments = math.NaN() },
+			"analytics.cost.per_1000_comments must be a finite number, got NaN"},
+		{"infinite price", func(c *Config) { c.Analytics.Cost.PerAPICall = math.Inf(1) },
+			"analytics.cost.per_api_call must be a finite number, got +Inf"},
+		{"absurd price", func(c *Config) { c.Analytics.Cost.PerAPICall = 2e6 },
+			"analytics.cost.per_api_call must not exceed 1000000 (a price per unit of work), got 2e+06"},
+		{"buffer zero", func(c *Config) { c.Analytics.BufferSize = 0 }, "analytics.buffer_size must be at least 1, got 0"},
+		{"buffer huge", func(c *Config) { c.Analytics.BufferSize = 20_000_000 }, "analytics.buffer_size must not exceed 10000000"},
+		{"flush interval zero", func(c *Config) { c.Analytics.FlushIntervalMS = 0 }, "analytics.flush_interval_ms must be at least 1, got 0"},
+		{"flush interval in seconds", func(c *Config) { c.Analytics.FlushIntervalMS = 3_600_000 },
+			"analytics.flush_interval_ms must not exceed 600000 (ten minutes)"},
+		{"batch zero", func(c *Config) { c.Analytics.FlushBatch = 0 }, "analytics.flush_batch must be at least 1, got 0"},
+		{"batch exceeds buffer", func(c *Config) { c.Analytics.BufferSize = 100 },
+			"analytics.flush_batch (500) must not exceed analytics.buffer_size (100): a batch that large never fills"},
+		{"batch equals buffer", func(c *Config) { c.Analytics.BufferSize = 500 }, ""},
+		{"audit retention zero", func(c *Config) { c.Analytics.AuditRetentionDays = 0 },
+			"analytics.audit_retention_days must be at least 1, got 0"},
+		{"audit retention zero with analytics off", func(c *Config) {
+			c.Analytics.TrackEvents, c.Analytics.TrackMetrics = false, false
+			c.Analytics.AuditRetentionDays = 0
+		}, "analytics.audit_retention_days must be at least 1, got 0"},
+		{"metrics off", func(c *Config) { c.Server.MetricsAddr = "" }, ""},
+		{"metrics addr without port", func(c *Config) { c.Server.MetricsAddr = "127.0.0.1" },
+			`server.metrics_addr: want host:port (like 127.0.0.1:8080), got "127.0.0.1"`},
+		{"metrics addr bad port", func(c *Config) { c.Server.MetricsAddr = "127.0.0.1:99999" }, `server.metrics_addr: port "99999"`},
+		{"metrics on the app's listener", func(c *Config) { c.Server.MetricsAddr = "127.0.0.1:8080" },
+			"server.metrics_addr (127.0.0.1:8080) must differ from server.addr (127.0.0.1:8080)"},
+		{"metrics on all interfaces, app's port", func(c *Config) { c.Server.MetricsAddr = ":8080" },
+			"server.metrics_addr (:8080) must differ from server.addr (127.0.0.1:8080)"},
+		{"app on all interfaces, metrics on its port", func(c *Config) { c.Server.Addr = "[::]:9090" },
+			"server.metrics_addr (127.0.0.1:9090) must differ from server.addr ([::]:9090)"},
+		{"same port, other host", func(c *Config) { c.Server.MetricsAddr = "127.0.0.2:8080" }, ""},
+		{"both on port 0", func(c *Config) { c.Server.Addr, c.Server.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0" }, ""},
+		{"metrics token", func(c *Config) { c.Server.MetricsToken = "0123456789abcdef0123456789abcdef" }, ""},
+		{"metrics token short", func(c *Config) { c.Server.MetricsToken = "short" },
+			"server.metrics_token: too short, want at least 16 characters"},
+		{"metrics token with a space", func(c *Config) { c.Server.MetricsToken = "0123456789 abcdef" },
+			"server.metrics_token: want only letters, digits and - . _ ~ + / = (no spaces)"},
+		{"log format json", func(c *Config) { c.Server.LogFormat = "json" }, ""},
+		{"log format text", func(c *Config) { c.Server.LogFormat = "text" }, ""},
+		{"log format bad", func(c *Config) { c.Server.LogFormat = "JSON" }, `server.log_format: want one of auto, json, text, got "JSON"`},
 		{"addr without port", func(c *Config) { c.Server.Addr = "127.0.0.1" }, `server.addr: want host:port (like 127.0.0.1:8080), got "127.0.0.1"`},
 		{"addr with bad port", func(c *Config) { c.Server.Addr = ":http" }, `server.addr: port "http" is not a number from 0 to 65535`},
 		{"addr port too large", func(c *Config) { c.Server.Addr = "127.0.0.1:80800" }, `server.addr: port "80800"`},
@@ -724,13 +842,41 @@ func TestConfigShippedDocumentsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := doc.Content[0]
-	section := func(name string) *yaml.Node {
-		for i := 0; i+1 < len(root.Content); i += 2 {
-			if root.Content[i].Value == name {
-				return root.Content[i+1]
+	lookup := func(m *yaml.Node, name string) *yaml.Node {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == name {
+				return m.Content[i+1]
 			}
 		}
 		return nil
+	}
+	section := func(name string) *yaml.Node { return lookup(root, name) }
+	// check checks the keys of struct type typ in mapping m, nested ones too.
+	var check func(m *yaml.Node, typ reflect.Type, path string)
+	check = func(m *yaml.Node, typ reflect.Type, path string) {
+		documented := map[string]bool{}
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			documented[m.Content[j].Value] = strings.TrimSpace(m.Content[j].HeadComment) != ""
+		}
+		for j := range typ.NumField() {
+			f := typ.Field(j)
+			key := yamlName(f)
+			doc, ok := documented[key]
+			switch {
+			case !ok:
+				t.Errorf("config.yaml lacks %s.%s", path, key)
+				continue
+			case !doc:
+				t.Errorf("config.yaml has no comment above %s.%s", path, key)
+			}
+			if f.Type.Kind() == reflect.Struct {
+				if sub := lookup(m, key); sub != nil && sub.Kind == yaml.MappingNode {
+					check(sub, f.Type, path+"."+key)
+				} else {
+					t.Errorf("config.yaml: %s.%s is not a mapping", path, key)
+				}
+			}
+		}
 	}
 	ct := reflect.TypeFor[Config]()
 	for i := range ct.NumField() {
@@ -744,20 +890,7 @@ func TestConfigShippedDocumentsEveryKey(t *testing.T) {
 			t.Errorf("config.yaml lacks section %s", name)
 			continue
 		}
-		documented := map[string]bool{}
-		for j := 0; j+1 < len(m.Content); j += 2 {
-			documented[m.Content[j].Value] = strings.TrimSpace(m.Content[j].HeadComment) != ""
-		}
-		for j := range f.Type.NumField() {
-			key := yamlName(f.Type.Field(j))
-			doc, ok := documented[key]
-			switch {
-			case !ok:
-				t.Errorf("config.yaml lacks %s.%s", name, key)
-			case !doc:
-				t.Errorf("config.yaml has no comment above %s.%s", name, key)
-			}
-		}
+		check(m, f.Type, name)
 	}
 	if section("accounts") == nil {
 		t.Error("config.yaml lacks accounts")
@@ -1006,5 +1139,157 @@ func TestConfigShippedHasNoKey(t *testing.T) {
 	}
 	if len(c.Security.EncryptionKeys) != 0 {
 		t.Errorf("shipped config.yaml has %d encryption keys, want none", len(c.Security.EncryptionKeys))
+	}
+}
+
+// TestConfigIssue4Keys loads a file that sets every key issue 4 added.
+func TestConfigIssue4Keys(t *testing.T) {
+	got, err := LoadConfig(filepath.Join("testdata", "config", "issue4.yaml"), nil)
+	if err != nil {
+		t.Fatalf("LoadConfig = %v", err)
+	}
+	want := DefaultConfig()
+	want.Analytics = AnalyticsConfig{
+		TrackEvents: true, TrackMetrics: false, RetentionDays: 14,
+		Timezone:   "UTC",
+		Cost:       CostConfig{Currency: "PYG", PerAnalysis: 350, Per1000Comments: 1500, PerAPICall: 0},
+		BufferSize: 2000, FlushIntervalMS: 250, FlushBatch: 100, AuditRetentionDays: 365,
+	}
+	want.Server = ServerConfig{Addr: "127.0.0.1:8080", MetricsAddr: "", LogFormat: "text"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+	if got, want := got.Analytics.FlushInterval(), 250*time.Millisecond; got != want {
+		t.Errorf("FlushInterval() = %v, want %v", got, want)
+	}
+	if got, want := got.Analytics.Retention(), 14*24*time.Hour; got != want {
+		t.Errorf("Retention() = %v, want %v", got, want)
+	}
+	if got, want := got.Analytics.AuditRetention(), 365*24*time.Hour; got != want {
+		t.Errorf("AuditRetention() = %v, want %v", got, want)
+	}
+}
+
+func TestConfigIssue4EnvOverrides(t *testing.T) {
+	const token = "tok-0123456789abcdef"
+	vars := map[string]string{
+		"SESSIONCONSOLE_SERVER_METRICS_ADDR":              "127.0.0.1:9191",
+		"SESSIONCONSOLE_SERVER_METRICS_TOKEN":             token,
+		"SESSIONCONSOLE_SERVER_LOG_FORMAT":                "json",
+		"SESSIONCONSOLE_ANALYTICS_TIMEZONE":               "Europe/Madrid",
+		"SESSIONCONSOLE_ANALYTICS_COST_CURRENCY":          "EUR",
+		"SESSIONCONSOLE_ANALYTICS_COST_PER_ANALYSIS":      "0.07",
+		"SESSIONCONSOLE_ANALYTICS_COST_PER_1000_COMMENTS": " 1 ",
+		"SESSIONCONSOLE_ANALYTICS_COST_PER_API_CALL":      "1e-4",
+		"SESSIONCONSOLE_ANALYTICS_BUFFER_SIZE":            "50000",
+		"SESSIONCONSOLE_ANALYTICS_FLUSH_INTERVAL_MS":      "2000",
+		"SESSIONCONSOLE_ANALYTICS_FLUSH_BATCH":            "1000",
+		"SESSIONCONSOLE_ANALYTICS_AUDIT_RETENTION_DAYS":   "30",
+	}
+	path := writeConfig(t, "server:\n  metrics_token: file-token-0123456789\n")
+	got, err := LoadConfig(path, env(vars))
+	if err != nil {
+		t.Fatalf("LoadConfig = %v", err)
+	}
+	want := DefaultConfig()
+	want.Server.MetricsAddr = "127.0.0.1:9191"
+	want.Server.MetricsToken = token
+	want.Server.LogFormat = "json"
+	want.Analytics.Timezone = "Europe/Madrid"
+	want.Analytics.Cost = CostConfig{Currency: "EUR", PerAnalysis: 0.07, Per1000Comments: 1, PerAPICall: 0.0001}
+	want.Analytics.BufferSize = 50000
+	want.Analytics.FlushIntervalMS = 2000
+	want.Analytics.FlushBatch = 1000
+	want.Analytics.AuditRetentionDays = 30
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestConfigMetricsTokenStaysOutOfMessages: the token is a secret wherever it
+// comes from and whatever is wrong with it.
+func TestConfigMetricsTokenStaysOutOfMessages(t *testing.T) {
+	for _, tok := range []string{"hunter2", "hunter2 hunter2 hunter2", "hunter2\u00e9hunter2hunter2"} {
+		c := DefaultConfig()
+		c.Server.MetricsToken = tok
+		err := c.Validate()
+		if err == nil {
+			t.Fatalf("Validate() with token %q = nil", tok)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Validate() repeats the token: %v", err)
+		}
+		_, err = LoadConfig(writeConfig(t, ""), env(map[string]string{"SESSIONCONSOLE_SERVER_METRICS_TOKEN": tok}))
+		if err == nil {
+			t.Fatalf("LoadConfig with token %q = nil", tok)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("LoadConfig repeats the token: %v", err)
+		}
+	}
+	// A mapping where the token belongs is a type error that shows no value.
+	_, err := LoadConfig(writeConfig(t, "server:\n  metrics_token:\n    hunter2: x\n"), nil)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("LoadConfig = %v, want an error without the value", err)
+	}
+}
+
+func TestConfigCostMicros(t *testing.T) {
+	tests := []struct {
+		cost                      CostConfig
+		analysis, per1000, perAPI int64
+	}{
+		{DefaultConfig().Analytics.Cost, 50_000, 200_000, 1_000},
+		{CostConfig{PerAnalysis: 0.1, Per1000Comments: 0.3, PerAPICall: 0.0000005}, 100_000, 300_000, 1},
+		{CostConfig{PerAnalysis: 0.0000004}, 0, 0, 0},
+		{CostConfig{PerAnalysis: 350, Per1000Comments: 1500}, 350_000_000, 1_500_000_000, 0},
+		{CostConfig{PerAnalysis: maxPrice}, maxPrice * 1_000_000, 0, 0},
+		{CostConfig{PerAnalysis: math.NaN(), PerAPICall: -1}, 0, 0, 0},
+	}
+	for _, tt := range tests {
+		a, c, p := tt.cost.Micros()
+		if a != tt.analysis || c != tt.per1000 || p != tt.perAPI {
+			t.Errorf("%+v.Micros() = %d, %d, %d, want %d, %d, %d", tt.cost, a, c, p, tt.analysis, tt.per1000, tt.perAPI)
+		}
+	}
+	// The reason for micros: ten analyses at 0.1 cost exactly 1.
+	a, _, _ := CostConfig{PerAnalysis: 0.1}.Micros()
+	if got := 10 * a; got != 1_000_000 {
+		t.Errorf("10 analyses at 0.1 = %d micros, want 1000000", got)
+	}
+}
+
+func TestConfigLocation(t *testing.T) {
+	loc, err := DefaultConfig().Analytics.Location()
+	if err != nil {
+		t.Fatalf("Location() = %v", err)
+	}
+	if loc.String() != "America/Asuncion" {
+		t.Errorf("Location() = %v", loc)
+	}
+	// Summer time of 2020: UTC-3 in every version of the zone database
+	// (Paraguay's rules changed since, which a test must not depend on).
+	if _, off := time.Date(2020, 1, 15, 12, 0, 0, 0, loc).Zone(); off != -3*3600 {
+		t.Errorf("offset in January 2020 = %d s, want -10800", off)
+	}
+	for _, tz := range []string{"", "Local", "Nowhere/Special"} {
+		loc, err := (AnalyticsConfig{Timezone: tz}).Location()
+		if err == nil || loc != time.UTC || !strings.HasPrefix(err.Error(), "sessionsvc: analytics.timezone: ") {
+			t.Errorf("Location(%q) = %v, %v; want UTC and an error", tz, loc, err)
+		}
+	}
+}
+
+func TestConfigMetricsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:9090": true,
+		"[::1]:9090":     true,
+		":9090":          false,
+		"10.0.0.5:9090":  false,
+		"":               false,
+	} {
+		if got := (ServerConfig{MetricsAddr: addr}).MetricsLoopback(); got != want {
+			t.Errorf("MetricsLoopback(%q) = %v, want %v", addr, got, want)
+		}
 	}
 }
