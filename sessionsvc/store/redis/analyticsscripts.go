@@ -32,6 +32,68 @@ if hour ~= '' then note(P .. 'ah:' .. hour) end
 return live
 `)
 
+// scriptAppendEvents: ARGV P, session TTL (ms), timeline cap, bucket TTL
+// (ms), the number of sessions, then per session: sid, n, the increments of
+// counterFields, first and last event time (ms) and its n encoded events in
+// batch order; then the number of buckets, and per bucket: kind ('ad' or
+// 'ah'), name and the increments of bucketIncrFields.
+//
+// Per session it runs the events HINCRBY, one HINCRBY per other counter
+// that changed, one HSET (first as well when the counters are new), LPUSH
+// (in chunks: unpack is bounded by the Lua stack), LTRIM only when the list
+// outgrew the cap, and PEXPIRE of both keys; per bucket one HINCRBY per
+// field that changed and a PEXPIRE.
+var scriptAppendEvents = newScript(`
+local ttl, cap, bttl = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local CF = ` + luaStringList(counterFields) + `
+local BF = ` + luaStringList(bucketIncrFields) + `
+local i = 6
+for _ = 1, tonumber(ARGV[5]) do
+  local sid, n = ARGV[i], tonumber(ARGV[i + 1])
+  local ev, ec = P .. 'ev:' .. sid, P .. 'ec:' .. sid
+  i = i + 2
+  local total = redis.call('HINCRBY', ec, CF[1], ARGV[i])
+  for j = 2, #CF do
+    local v = ARGV[i + j - 1]
+    if v ~= '0' then redis.call('HINCRBY', ec, CF[j], v) end
+  end
+  i = i + #CF
+  if total == n then
+    redis.call('HSET', ec, 'first', ARGV[i], 'last', ARGV[i + 1])
+  else
+    redis.call('HSET', ec, 'last', ARGV[i + 1])
+  end
+  i = i + 2
+  local last, len = i + n - 1, 0
+  for j = i, last, 1000 do len = redis.call('LPUSH', ev, unpack(ARGV, j, math.min(j + 999, last))) end
+  if len > cap then redis.call('LTRIM', ev, 0, cap - 1) end
+  i = last + 1
+  redis.call('PEXPIRE', ev, ttl)
+  redis.call('PEXPIRE', ec, ttl)
+end
+local nb = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, nb do
+  local k = P .. ARGV[i] .. ':' .. ARGV[i + 1]
+  i = i + 2
+  for j = 1, #BF do
+    if ARGV[i] ~= '0' then redis.call('HINCRBY', k, BF[j], ARGV[i]) end
+    i = i + 1
+  end
+  redis.call('PEXPIRE', k, bttl)
+end
+return 1
+`)
+
+// counterFields are the counters AppendEvents increments, in the order of
+// sessionBatch.incr; events comes first, since its new value tells the
+// script whether the counters are new.
+var counterFields = []string{ecEvents, ecPageViews, ecAPICalls, ecUploads, ecAnalyses, ecComments}
+
+// bucketIncrFields are the bucket fields events increment, in the order of
+// bucketBatch.incr.
+var bucketIncrFields = []string{bkPageViews, bkAnalyses, bkAPICalls}
+
 // Audit keys (under the prefix P):
 //
 //	P au:{id}       one entry (hash, auditFields), TTL retention
