@@ -157,7 +157,8 @@ func checkCounters(t *testing.T, what string, got, want store.SessionCounters) {
 }
 
 // testAnalytics checks events, per-session counters and timelines, daily and
-// hourly aggregates, and the audit log.
+// hourly aggregates, and the audit log. Everything is written with a long
+// retention except in the Retention cases.
 func testAnalytics(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Events", func(t *testing.T) { testEvents(t, newStore) })
 	t.Run("Aggregates", func(t *testing.T) { testAggregates(t, newStore) })

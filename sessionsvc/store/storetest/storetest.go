@@ -6,8 +6,10 @@
 // The suite tests behaviour only, through the store.Store interface. Time is
 // passed in: each test starts from a base near the real clock (Redis applies
 // real-time TTLs as a safety net, so deadlines must lie in the real future) and
-// moves it forward instead of sleeping. The only real sleep is the lease expiry
-// case, where a backend may rely on a real-time TTL.
+// moves it forward instead of sleeping. The only real sleeps are the lease
+// expiry case and the analytics retention cases, where a backend may rely on a
+// real-time TTL; they are short and also move the passed time past the expiry,
+// so a backend that measures retention against passed time passes too.
 //
 // It must never reach around the interface (no backend keys, no SQL), so that
 // it stays valid for any backend.
