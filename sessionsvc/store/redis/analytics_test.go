@@ -468,3 +468,38 @@ func TestAuditIndexPruned(t *testing.T) {
 		t.Errorf("QueryAudit = %d entries, %v; want 1", len(p.Entries), err)
 	}
 }
+
+// TestAuditWalkIsBounded: a query stops after auditMaxCalls script calls and
+// returns a short page whose Next resumes the walk where it stopped.
+func TestAuditWalkIsBounded(t *testing.T) {
+	s := newStore(t, nil)
+	ctx := t.Context()
+	now := baseTime()
+	n := auditScanPerCall*auditMaxCalls + 1
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := s.AppendAudit(ctx, store.AuditEntry{At: now, Actor: "rare", Action: "login"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < n; i++ {
+		err := scriptAppendAudit.SendHash(c, s.prefix, millis(now)+int64(i), time.Hour.Milliseconds(), time.Now().UnixMilli(),
+			"busy", "", "login", "", "", "pending", 0, zeroMillis)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Do(""); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.QueryAudit(ctx, store.AuditQuery{Actor: "rare"})
+	if err != nil || len(p.Entries) != 0 || p.Next == "" {
+		t.Fatalf("first page = %d entries, next %q, %v; want a short page with a next", len(p.Entries), p.Next, err)
+	}
+	p, err = s.QueryAudit(ctx, store.AuditQuery{Actor: "rare", Cursor: p.Next})
+	if err != nil || len(p.Entries) != 1 || p.Next != "" || p.Entries[0].Actor != "rare" {
+		t.Errorf("second page = %+v, %v; want the rare entry and no next", p, err)
+	}
+}

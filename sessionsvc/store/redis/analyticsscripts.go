@@ -169,11 +169,14 @@ while true do
   local ids = redis.call('ZREVRANGEBYLEX', idx, hi, lo, 'LIMIT', 0, 128)
   for _, id in ipairs(ids) do
     scanned = scanned + 1
-    local v = redis.call('HMGET', P .. 'au:' .. id, unpack(AF))
-    if v[1] and (actor == '' or v[2] == actor) and (action == '' or v[4] == action)
-        and (target == '' or v[5] == target) then
+    local k = P .. 'au:' .. id
+    -- Only the filtered fields while walking; the whole entry for a match.
+    local f = redis.call('HMGET', k, 'at', 'actor', 'action', 'target')
+    if f[1] and (actor == '' or f[2] == actor) and (action == '' or f[3] == action)
+        and (target == '' or f[4] == target) then
       found = found + 1
       out[#out + 1] = id
+      local v = redis.call('HMGET', k, unpack(AF))
       for i = 1, #v do out[#out + 1] = v[i] or '' end
       if found >= want then out[1] = id; return out end
     end

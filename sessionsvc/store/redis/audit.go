@@ -15,14 +15,15 @@ import (
 // scriptQueryAudit). A page costs O(log N + scanned): with no filter
 // scanned is the page size; with a selective filter it is every entry in the
 // time range down to the last match of the page. Each script call looks at
-// no more than auditScanPerCall ids, so one call never holds Redis for long;
+// no more than auditScanPerCall ids, so one call holds Redis for a few ms at
+// most (about 5 µs per id on a loaded 2-core machine);
 // a query makes at most auditMaxCalls calls and then returns what it found,
 // possibly fewer than Limit entries, with a Next that resumes the walk where
 // it stopped. A short page with a Next therefore means "keep paging", not
 // "no more matches".
 const (
-	auditScanPerCall = 1000
-	auditMaxCalls    = 50
+	auditScanPerCall = 500
+	auditMaxCalls    = 40
 )
 
 // auditIDLen is the length of the prefix of an id that holds its time: unix
