@@ -217,3 +217,114 @@ func TestServeMemoryBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeMetricsListener checks that /metrics lives on its own listener,
+// behind its bearer token, with the issue's series, and not on the app's.
+func TestServeMetricsListener(t *testing.T) {
+	dir := t.TempDir()
+	const token = "metrics-token-0123456789"
+	env := func(k string) string {
+		switch k {
+		case "SESSIONCONSOLE_STORAGE_BACKEND":
+			return "memory"
+		case "SESSIONCONSOLE_STORAGE_PATH":
+			return filepath.Join(dir, "unused.db")
+		case "SESSIONCONSOLE_STORAGE_FILES_PATH":
+			return filepath.Join(dir, "files")
+		case "SESSIONCONSOLE_SERVER_METRICS_ADDR":
+			return "127.0.0.1:0"
+		case "SESSIONCONSOLE_SERVER_METRICS_TOKEN":
+			return token
+		}
+		return ""
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready, mready := make(chan string, 1), make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- serve(ctx, []string{"-config", "config.yaml", "-addr", "127.0.0.1:0"}, env, io.Discard, io.Discard, &serveHooks{
+			ready:        func(a string, _ *sessionsvc.Service) { ready <- a },
+			metricsReady: func(a string) { mready <- a },
+		})
+	}()
+	var addr, maddr string
+	for addr == "" || maddr == "" {
+		select {
+		case maddr = <-mready:
+		case addr = <-ready:
+		case err := <-errc:
+			t.Fatalf("serve: %v", err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("serve did not start")
+		}
+	}
+	// Some traffic: a page, a sign-in, a 404.
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	res, _ := c.Get("http://" + addr + "/login")
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := tokenRe.FindSubmatch(body)
+	res, err := c.PostForm("http://"+addr+"/login", url.Values{"username": {"analyst"}, "password": {"analyst-demo-pass"}, "csrf_token": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	res, _ = c.PostForm("http://"+addr+"/account/sessions/zzz/end", url.Values{})
+	res.Body.Close()
+
+	if res, err := c.Get("http://" + addr + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound || strings.Contains(string(b), "sessionconsole_") {
+			t.Errorf("the app's listener answers /metrics with %d", res.StatusCode)
+		}
+	}
+	get := func(auth string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+maddr+"/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, _ := get(""); code != http.StatusUnauthorized {
+		t.Errorf("metrics without the token = %d, want 401", code)
+	}
+	code, text := get(token)
+	if code != 200 {
+		t.Fatalf("metrics = %d", code)
+	}
+	for _, series := range []string{
+		`sessionconsole_active_sessions_cluster{role="analyst"} 1`,
+		`sessionconsole_sessions_created_total`,
+		`sessionconsole_http_request_duration_seconds_count{code="200"`,
+		`route="/login"`,
+		`route="/account/sessions/:sid/end"`,
+		`sessionconsole_analytics_buffer_events`,
+		`sessionconsole_analytics_events_dropped_total`,
+		`sessionconsole_security_events_total`,
+		`sessionconsole_cleanup_duration_seconds`,
+		`sessionconsole_store_duration_seconds_count{instance=`,
+		`op="FindCtx"`,
+	} {
+		if !strings.Contains(text, series) {
+			t.Errorf("metrics lack %s", series)
+		}
+	}
+	if strings.Contains(text, "/account/sessions/zzz") {
+		t.Errorf("a raw path reached a route label")
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}

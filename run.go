@@ -22,6 +22,7 @@ import (
 	"github.com/ppfiber/sessionconsole/handlers"
 	"github.com/ppfiber/sessionconsole/sessionsvc"
 	"github.com/ppfiber/sessionconsole/sessionsvc/files"
+	"github.com/ppfiber/sessionconsole/sessionsvc/metrics"
 	"github.com/ppfiber/sessionconsole/sessionsvc/seal"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 	redisstore "github.com/ppfiber/sessionconsole/sessionsvc/store/redis"
@@ -104,8 +105,9 @@ func hashPassword(stdin io.Reader, stdout io.Writer) error {
 
 // serveHooks lets tests learn the listening address and the service.
 type serveHooks struct {
-	ready func(addr string, svc *sessionsvc.Service)
-	now   func() time.Time
+	ready        func(addr string, svc *sessionsvc.Service)
+	metricsReady func(addr string)
+	now          func() time.Time
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, hooks *serveHooks) error {
@@ -130,7 +132,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("-addr: %w", err)
 		}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	term := false
+	if f, ok := stderr.(*os.File); ok {
+		term = sessionsvc.IsTerminal(f)
+	}
+	log := sessionsvc.NewLogger(stderr, cfg.Server.LogFormat, term)
 	if demo := cfg.DemoAccounts(); len(demo) > 0 && !cfg.Server.Loopback() {
 		return fmt.Errorf("refusing to listen on %s with the demo accounts %s: change their passwords (sessionconsole hash-password) or listen on 127.0.0.1", cfg.Server.Addr, strings.Join(demo, ", "))
 	}
@@ -154,17 +160,31 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("storage.files_path: %w", err)
 	}
 	defer fm.Close()
-	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: st, Logger: log, Now: now, Keys: ring, Files: fm})
+	var m *metrics.Metrics
+	if cfg.Analytics.TrackMetrics {
+		host, _ := os.Hostname()
+		m = metrics.New(host + "/" + cfg.Server.Addr)
+	}
+	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: st, Logger: log, Now: now, Keys: ring, Files: fm, Metrics: m})
 	if err != nil {
 		return err
 	}
+	defer func() {
+		// Every buffered analytics event is written before the store closes.
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := svc.Close(flushCtx); err != nil {
+			log.Error("analytics flush at shutdown", slog.String("error", err.Error()))
+		}
+	}()
+	m.SetActiveFunc(svc.ActiveByRole)
 	assets, err := static.New()
 	if err != nil {
 		return err
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	handlers.New(handlers.Deps{Sessions: svc, Assets: assets, Static: assets, Logger: log, Now: now}).Register(e)
+	handlers.New(handlers.Deps{Sessions: svc, Assets: assets, Static: assets, Logger: log, Now: now, Metrics: m}).Register(e)
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
@@ -181,11 +201,34 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopJobs()
 	wg.Go(func() { svc.RunCleanup(jobs) })
 
+	// Metrics on their own listener, so a proxy in front of the app never
+	// exposes them.
+	var msrv *http.Server
+	if m != nil && cfg.Server.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.Server.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("server.metrics_addr: %w", err)
+		}
+		msrv = &http.Server{Handler: m.Handler(cfg.Server.MetricsToken), ReadHeaderTimeout: 10 * time.Second}
+		log.Info("metrics listening", slog.String("addr", "http://"+mln.Addr().String()+"/metrics"))
+		if hooks != nil && hooks.metricsReady != nil {
+			hooks.metricsReady(mln.Addr().String())
+		}
+		wg.Go(func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener", slog.String("error", err.Error()))
+			}
+		})
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		stopJobs()
+		if msrv != nil {
+			msrv.Close()
+		}
 		wg.Wait()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -194,6 +237,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutCtx) // in-flight requests finish
+	if msrv != nil {
+		msrv.Shutdown(shutCtx)
+	}
 	stopJobs()
 	wg.Wait()
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/metrics"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 	"github.com/ppfiber/sessionconsole/views"
 )
@@ -42,10 +43,12 @@ type Sessions interface {
 	Recover(ctx context.Context, r *http.Request, sid string) (string, error)
 	RecoveryLinkUser(ctx context.Context, token string) (string, error)
 	RecoverWithLink(ctx context.Context, r *http.Request, token string) (string, error)
+	RecordCurrent(ctx context.Context, typ string, data map[string]string)
 }
 
 // Handler serves every route. Build it with New and mount it with Register.
 type Handler struct {
+	metrics  *metrics.Metrics
 	sessions Sessions
 	assets   views.Assets
 	static   http.Handler
@@ -60,11 +63,12 @@ type Deps struct {
 	Static   http.Handler // serves /static/
 	Logger   *slog.Logger
 	Now      func() time.Time
+	Metrics  *metrics.Metrics // nil: no request metrics
 }
 
 // New returns a Handler.
 func New(d Deps) *Handler {
-	h := &Handler{sessions: d.Sessions, assets: d.Assets, static: d.Static, log: d.Logger, now: d.Now}
+	h := &Handler{sessions: d.Sessions, assets: d.Assets, static: d.Static, log: d.Logger, now: d.Now, metrics: d.Metrics}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

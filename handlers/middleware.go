@@ -5,8 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
 
 // withSession loads the request's session and arranges for it to be saved
@@ -36,7 +41,23 @@ func (h *Handler) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 				h.log.WarnContext(ctx, "save session", slog.String("error", err.Error()))
 			}
 		}
+		h.recordRequest(c)
 		return nil
+	}
+}
+
+// recordRequest counts what the user did: a page_view for a user-initiated
+// HTML page (not background polling or SSE), an api_call for /api/ routes.
+// Recording never blocks: it only queues the event.
+func (h *Handler) recordRequest(c echo.Context) {
+	r := c.Request()
+	status := c.Response().Status
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/api/"):
+		h.sessions.RecordCurrent(r.Context(), store.EventAPICall, map[string]string{"path": r.URL.Path, "method": r.Method, "status": strconv.Itoa(status)})
+	case r.Method == http.MethodGet && status == http.StatusOK && !sessionsvc.IsBackground(r) && !isHTMX(c) &&
+		strings.HasPrefix(c.Response().Header().Get(echo.HeaderContentType), echo.MIMETextHTML):
+		h.sessions.RecordCurrent(r.Context(), store.EventPageView, map[string]string{"path": r.URL.Path})
 	}
 }
 

@@ -17,6 +17,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.IPExtractor = echo.ExtractIPDirect() // client IPs come from sessionsvc's trusted-proxy rules
 
 	e.Use(middleware.RequestID())
+	e.Use(h.metrics.EchoMiddleware())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true,
 		HandleError: true,
@@ -26,8 +27,11 @@ func (h *Handler) Register(e *echo.Echo) {
 				path = "/recover/:token" // a one-time link's token stays out of the logs
 			}
 			attrs := []slog.Attr{
-				slog.String("method", v.Method), slog.String("path", path), slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID),
+				slog.String("method", v.Method), slog.String("path", path), slog.String("route", c.Path()),
+				slog.Int("status", v.Status), slog.Duration("duration", v.Latency), slog.String("request_id", v.RequestID),
+			}
+			if cur, ok := h.sessions.Current(c.Request().Context()); ok {
+				attrs = append(attrs, slog.String("sid", cur.SID))
 			}
 			if v.Error != nil {
 				attrs = append(attrs, slog.String("error", v.Error.Error()))
@@ -56,6 +60,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	// The signed-in user's own sessions.
 	u := s.Group("", h.signedIn, h.csrf)
 	u.POST("/session/refresh", h.sessionRefresh)
+	u.GET("/api/session", h.apiSession)
 	u.GET("/account/sessions", h.accountSessionList)
 	u.POST("/account/sessions/end-others", h.accountSessionEndOthers)
 	u.POST("/account/sessions/:sid/end", h.accountSessionEnd)

@@ -13,18 +13,22 @@ import (
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
 
-// signedIn returns a signed-in browser of user and its sid.
+// signedIn returns a signed-in browser of user and its new session's sid.
 func signedIn(t *testing.T, a *app, user string) (*browser, string) {
 	t.Helper()
+	before := map[string]bool{}
+	for _, r := range sessionsOf(t, a, user) {
+		before[r.SID] = true
+	}
 	b := a.browser()
 	b.login(user)
-	recs := sessionsOf(t, a, user)
-	for _, r := range recs {
-		if r.LastActivity.Equal(a.Clock.Now()) || len(recs) == 1 {
+	for _, r := range sessionsOf(t, a, user) {
+		if !before[r.SID] {
 			return b, r.SID
 		}
 	}
-	return b, recs[0].SID
+	t.Fatalf("no new session of %s after sign-in", user)
+	return nil, ""
 }
 
 func TestStateNoLostUpdates(t *testing.T) {

@@ -37,6 +37,7 @@ type CleanupStats struct {
 // instance runs a pass at a time; every step is safe to repeat.
 func (s *Service) Cleanup(ctx context.Context) (CleanupStats, error) {
 	var stats CleanupStats
+	start := time.Now()
 	ok, err := s.st.Acquire(ctx, cleanupLeaseName, s.instance, cleanupLease, s.now())
 	if err != nil {
 		return stats, s.unavailable("cleanup lease", err)
@@ -45,6 +46,7 @@ func (s *Service) Cleanup(ctx context.Context) (CleanupStats, error) {
 		return stats, nil
 	}
 	stats.Ran = true
+	defer func() { s.metrics.CleanupPass(time.Since(start), stats.Ended, stats.Archived, stats.Purged) }()
 	defer func() {
 		if err := s.st.Release(context.WithoutCancel(ctx), cleanupLeaseName, s.instance); err != nil {
 			s.log.WarnContext(ctx, "cleanup: release lease", slog.String("error", err.Error()))
@@ -78,6 +80,7 @@ func (s *Service) Cleanup(ctx context.Context) (CleanupStats, error) {
 			}
 			if ended {
 				stats.Ended++
+				s.noteEnd(ctx, t, rec.CreatedAt)
 			}
 		}
 		if len(due) < cleanupBatch {

@@ -69,6 +69,7 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 		}
 		if wait := last.Add(throttleDelay(n, k.free)).Sub(now); wait > 0 {
 			s.log.WarnContext(ctx, "sign-in throttled", slog.String("user", username), slog.String("ip", ip), slog.Int("failures", n))
+			s.auditEvent(ctx, username, "login_failed", username, "throttled", "refused")
 			return LoginResult{}, &ThrottledError{RetryAfter: wait}
 		}
 	}
@@ -86,6 +87,7 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 			}
 		}
 		s.log.InfoContext(ctx, "sign-in failed", slog.String("user", username), slog.String("ip", ip))
+		s.auditEvent(ctx, username, "login_failed", username, "bad credentials", "refused")
 		return LoginResult{}, ErrBadCredentials
 	}
 	if err := s.st.Reset(ctx, keys[0].key); err != nil {
@@ -97,6 +99,7 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 		return LoginResult{}, err
 	}
 	s.log.InfoContext(ctx, "signed in", slog.String("sid", sid), slog.String("user", acct.Username), slog.String("role", acct.Role), slog.String("ip", ip))
+	s.auditEvent(ctx, acct.Username, "login", sid, "", "ok")
 	return LoginResult{SID: sid, Role: acct.Role}, nil
 }
 
@@ -144,12 +147,31 @@ func (s *Service) startSession(ctx context.Context, r *http.Request, user, recov
 		Device: s.device(r.UserAgent()), Fingerprint: m.Fingerprint, Path: r.URL.Path, Processing: "idle",
 		RecoveredFrom: recoveredFrom,
 	}
+	// The user's sessions as they were, so that those Create ends (evicted,
+	// or past their deadline) are counted with their durations.
+	before, err := s.UserSessions(ctx, user)
+	if err != nil {
+		return err
+	}
 	ended, err := s.st.Create(ctx, rec, s.cfg.Session.MaxSessionsPerUser, now, s.cfg.Session.RecoveryWindow())
 	if err != nil {
 		return s.unavailable("create session", err)
 	}
 	for _, t := range ended {
 		s.log.InfoContext(ctx, "session ended", slog.String("sid", t.SID), slog.String("user", t.User), slog.String("reason", string(t.Reason)))
+		var created time.Time
+		for _, b := range before {
+			if b.SID == t.SID {
+				created = b.CreatedAt
+			}
+		}
+		s.noteEnd(ctx, t, created)
+	}
+	s.noteStart(ctx, user)
+	if recoveredFrom == "" {
+		s.Record(sid, user, store.EventLogin, map[string]string{"ip": ip})
+	} else {
+		s.Record(sid, user, store.EventRecovered, map[string]string{"from": recoveredFrom})
 	}
 	sc := sessionContext{IP: ip, UserAgent: r.UserAgent(), Referrer: r.Referer(), Locale: localeFrom(r.Header.Get("Accept-Language"))}
 	if err := s.initState(ctx, m.SID, m.User, sc); err != nil {
@@ -167,8 +189,12 @@ func (s *Service) startSession(ctx context.Context, r *http.Request, user, recov
 // endCurrent ends the request's own session and forgets it.
 func (s *Service) endCurrent(ctx context.Context, st *reqState, reason store.Reason, actor string) error {
 	t := store.Tombstone{SID: st.meta.SID, User: st.meta.User, Reason: reason, Actor: actor, At: s.now()}
-	if _, err := s.st.End(ctx, st.meta.SID, t, s.cfg.Session.RecoveryWindow()); err != nil {
+	ended, err := s.st.End(ctx, st.meta.SID, t, s.cfg.Session.RecoveryWindow())
+	if err != nil {
 		return s.unavailable("end session", err)
+	}
+	if ended {
+		s.noteEnd(ctx, t, fromMS(st.meta.CreatedAt))
 	}
 	s.log.InfoContext(ctx, "session ended", slog.String("sid", st.meta.SID), slog.String("user", st.meta.User), slog.String("reason", string(reason)))
 	st.meta = nil
@@ -188,7 +214,12 @@ func (s *Service) Logout(ctx context.Context) error {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return s.endCurrent(ctx, st, store.ReasonLogout, st.meta.User)
+	user, sid := st.meta.User, st.meta.SID
+	if err := s.endCurrent(ctx, st, store.ReasonLogout, user); err != nil {
+		return err
+	}
+	s.auditEvent(ctx, user, "logout", sid, "", "ok")
+	return nil
 }
 
 // Refresh slides the session's expiry and idle clocks now (the "stay signed in"
@@ -201,6 +232,7 @@ func (s *Service) Refresh(ctx context.Context, r *http.Request) (time.Time, erro
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s.markActivity(st, s.now(), s.ClientIP(r), r.UserAgent(), st.meta.lastPath(r))
+	s.Record(st.meta.SID, st.meta.User, store.EventRefresh, nil)
 	return st.meta.deadline(), nil
 }
 

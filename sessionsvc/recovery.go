@@ -125,6 +125,7 @@ func (s *Service) Recover(ctx context.Context, r *http.Request, sid string) (str
 		return "", err
 	}
 	s.log.InfoContext(ctx, "session recovered", slog.String("user", cur.User), slog.String("from_sid", point.SID), slog.String("sid", newSID))
+	s.auditEvent(ctx, cur.User, "recover", point.SID, "resumed as "+newSID, "ok")
 	return point.Record.Path, nil
 }
 
@@ -160,8 +161,14 @@ func (s *Service) IssueRecoveryLink(ctx context.Context, point store.RecoveryPoi
 	b := make([]byte, 32)
 	rand.Read(b)
 	token = base64.RawURLEncoding.EncodeToString(b)
-	if err := s.st.SaveRecoveryLink(ctx, tokenHash(token), open.SID, open.User, open.ExpiresAt); err != nil {
-		return "", time.Time{}, s.unavailable("save recovery link", err)
+	err = s.audited(ctx, admin, "recovery_link", open.SID, "for "+open.User, func() (int, error) {
+		if err := s.st.SaveRecoveryLink(ctx, tokenHash(token), open.SID, open.User, open.ExpiresAt); err != nil {
+			return 0, s.unavailable("save recovery link", err)
+		}
+		return 1, nil
+	})
+	if err != nil {
+		return "", time.Time{}, err
 	}
 	s.log.InfoContext(ctx, "recovery link issued", slog.String("sid", open.SID), slog.String("user", open.User), slog.String("admin", admin))
 	return token, open.ExpiresAt, nil

@@ -40,6 +40,7 @@ type reqState struct {
 	saved     bool
 	dirty     bool // meta changed: the blob must be written
 	newToken  bool // the browser must be sent a new token
+	ip        string
 }
 
 type stateKey struct{}
@@ -131,7 +132,7 @@ func base64URL(s string) bool {
 // ErrUnavailable.
 func (s *Service) Load(r *http.Request) (*http.Request, error) {
 	ctx := r.Context()
-	st := &reqState{}
+	st := &reqState{ip: s.ClientIP(r)}
 	token := ""
 	if c, err := r.Cookie(s.cookie.name); err == nil {
 		st.hadCookie = true
@@ -193,11 +194,21 @@ func (s *Service) check(ctx context.Context, r *http.Request, st *reqState) erro
 	nowMS := ms(now)
 	end := func(reason store.Reason, note string, attrs ...slog.Attr) error {
 		t := store.Tombstone{SID: m.SID, User: m.User, Reason: reason, Actor: "system", Note: note, At: now}
-		if _, err := s.st.End(ctx, m.SID, t, s.cfg.Session.RecoveryWindow()); err != nil {
+		ended, err := s.st.End(ctx, m.SID, t, s.cfg.Session.RecoveryWindow())
+		if err != nil {
 			return s.unavailable("end session", err)
 		}
 		attrs = append(attrs, slog.String("sid", m.SID), slog.String("user", m.User), slog.String("reason", string(reason)))
-		s.log.LogAttrs(ctx, slog.LevelInfo, "session ended", attrs...)
+		level := slog.LevelInfo
+		if reason == store.ReasonSecurity {
+			level = slog.LevelWarn
+			s.securityEvent(ctx, note, attrs...)
+			s.auditEvent(ctx, "system", "security", m.SID, note, "session ended")
+		}
+		s.log.LogAttrs(ctx, level, "session ended", attrs...)
+		if ended {
+			s.noteEnd(ctx, t, fromMS(m.CreatedAt))
+		}
 		st.meta = nil
 		st.ended = &t
 		return nil

@@ -54,6 +54,7 @@ func (s *Service) SecurityEvents() int64 { return s.securityEvents.Load() }
 
 func (s *Service) securityEvent(ctx context.Context, msg string, attrs ...slog.Attr) {
 	s.securityEvents.Add(1)
+	s.metrics.SecurityEvent()
 	s.log.LogAttrs(ctx, slog.LevelWarn, "security event: "+msg, attrs...)
 }
 
@@ -64,8 +65,13 @@ func (s *Service) securityEvent(ctx context.Context, msg string, attrs ...slog.A
 func (s *Service) tampered(ctx context.Context, sid, what string, err error) error {
 	s.securityEvent(ctx, what+" failed authentication", slog.String("sid", sid), slog.String("error", err.Error()))
 	t := store.Tombstone{SID: sid, Reason: store.ReasonSecurity, Actor: "system", Note: "stored data failed authentication", At: s.now()}
-	if _, endErr := s.st.End(ctx, sid, t, s.cfg.Session.RecoveryWindow()); endErr != nil {
+	ended, endErr := s.st.End(ctx, sid, t, s.cfg.Session.RecoveryWindow())
+	if endErr != nil {
 		return s.unavailable("end tampered session", endErr)
+	}
+	if ended {
+		s.noteEnd(ctx, t, time.Time{})
+		s.auditEvent(ctx, "system", "security", sid, what+" failed authentication", "session ended")
 	}
 	return fmt.Errorf("%w: %s", ErrTampered, what)
 }

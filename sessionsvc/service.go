@@ -26,6 +26,7 @@ import (
 	useragent "github.com/medama-io/go-useragent"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/files"
+	"github.com/ppfiber/sessionconsole/sessionsvc/metrics"
 	"github.com/ppfiber/sessionconsole/sessionsvc/seal"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
@@ -66,6 +67,8 @@ type Options struct {
 	Keys *seal.Keyring
 	// Files holds each session's file namespace; nil keeps no files.
 	Files *files.Manager
+	// Metrics receives the service's counters; nil records none.
+	Metrics *metrics.Metrics
 }
 
 // Service is the session lifecycle service. It is safe for concurrent use.
@@ -87,6 +90,9 @@ type Service struct {
 	ring           *seal.Keyring // nil: stored as plain JSON
 	files          *files.Manager
 	securityEvents atomic.Int64
+	metrics        *metrics.Metrics
+	tz             *time.Location
+	rec            *recorder // nil: analytics.track_events is off
 
 	mu       sync.RWMutex
 	accounts map[string]Account
@@ -107,13 +113,22 @@ func New(opts Options) (*Service, error) {
 		formKey:  opts.Config.Security.Secret(),
 		ua:       useragent.NewParser(),
 		files:    opts.Files,
+		metrics:  opts.Metrics,
 	}
+	if opts.Metrics != nil {
+		s.st = instrumented{Store: s.st, m: opts.Metrics}
+	}
+	tz, err := time.LoadLocation(opts.Config.Analytics.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("sessionsvc: analytics.timezone: %w", err)
+	}
+	s.tz = tz
 	if opts.Config.Security.SessionEncryption {
 		if opts.Keys == nil {
 			return nil, errors.New("sessionsvc: security.session_encryption is on but no encryption keys were given")
 		}
 		s.ring = opts.Keys
-		s.st = sealedBlobs{Store: opts.Store, ring: opts.Keys}
+		s.st = sealedBlobs{Store: s.st, ring: opts.Keys}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -148,7 +163,25 @@ func New(opts Options) (*Service, error) {
 	sm.Cookie.Persist = false
 	sm.Cookie.Secure = s.cookie.secure
 	s.sm = sm
+
+	if opts.Config.Analytics.TrackEvents {
+		a := opts.Config.Analytics
+		s.rec = newRecorder(s.st, s.log, a.BufferSize, a.FlushBatch, time.Duration(a.FlushIntervalMS)*time.Millisecond, s.retention())
+		s.rec.onDrop = s.metrics.EventsDropped
+		s.rec.onFlush = s.metrics.EventsFlushed
+		s.metrics.SetBufferFunc(s.rec.Len)
+		go s.rec.run()
+	}
 	return s, nil
+}
+
+// Close flushes buffered analytics events; call it after the HTTP server has
+// stopped taking requests.
+func (s *Service) Close(ctx context.Context) error {
+	if s.rec == nil {
+		return nil
+	}
+	return s.rec.Close(ctx)
 }
 
 // Config returns the configuration the service runs with.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/files"
@@ -187,6 +188,11 @@ func (s *Service) writeState(ctx context.Context, sid string, u store.StateUpdat
 	if u.Category == store.CatPreferences {
 		s.savePrefs(ctx, sid)
 	}
+	user := ""
+	if cur, ok := s.Current(ctx); ok && cur.SID == sid {
+		user = cur.User
+	}
+	s.Record(sid, user, store.EventStateChange, map[string]string{"category": u.Category, "version": strconv.FormatInt(v.Category, 10)})
 	return v, nil
 }
 

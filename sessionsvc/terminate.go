@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"time"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
@@ -44,40 +46,88 @@ func (s *Service) UserSessions(ctx context.Context, user string) ([]store.Record
 
 // Terminate ends one session on an administrator's request. actor is the
 // administrator; note their reason, shown to the user at their next request.
+// The action is audited before it runs.
 func (s *Service) Terminate(ctx context.Context, sid, actor, note string) error {
-	t := store.Tombstone{SID: sid, Reason: store.ReasonTerminated, Actor: actor, Note: note, At: s.now()}
-	ok, err := s.st.End(ctx, sid, t, s.cfg.Session.RecoveryWindow())
-	switch {
-	case err != nil:
-		return s.unavailable("terminate", err)
-	case !ok:
-		return fmt.Errorf("%w: %s", ErrNotFound, sid)
-	}
-	s.log.InfoContext(ctx, "session terminated", slog.String("sid", sid), slog.String("actor", actor))
-	return nil
+	return s.audited(ctx, actor, "terminate", sid, note, func() (int, error) {
+		rec, ok, err := s.st.Get(ctx, sid, s.now())
+		if err != nil {
+			return 0, s.unavailable("get session", err)
+		}
+		t := store.Tombstone{SID: sid, User: rec.User, Reason: store.ReasonTerminated, Actor: actor, Note: note, At: s.now()}
+		ended, err := s.st.End(ctx, sid, t, s.cfg.Session.RecoveryWindow())
+		switch {
+		case err != nil:
+			return 0, s.unavailable("terminate", err)
+		case !ended:
+			return 0, fmt.Errorf("%w: %s", ErrNotFound, sid)
+		}
+		var created time.Time
+		if ok {
+			created = rec.CreatedAt
+		}
+		s.noteEnd(ctx, t, created)
+		s.log.InfoContext(ctx, "session terminated", slog.String("sid", sid), slog.String("actor", actor))
+		return 1, nil
+	})
 }
 
 // TerminateUser ends every live session of user and returns how many it ended.
 func (s *Service) TerminateUser(ctx context.Context, user, actor, note string) (int, error) {
-	t := store.Tombstone{Reason: store.ReasonTerminated, Actor: actor, Note: note, At: s.now()}
-	n, err := s.st.EndUser(ctx, user, nil, t, s.cfg.Session.RecoveryWindow())
-	if err != nil {
-		return n, s.unavailable("terminate user", err)
+	var n int
+	err := s.audited(ctx, actor, "terminate_user", user, note, func() (int, error) {
+		var err error
+		n, err = s.endUser(ctx, user, nil, store.ReasonTerminated, actor, note)
+		return n, err
+	})
+	if err == nil {
+		s.log.InfoContext(ctx, "user sessions terminated", slog.String("user", user), slog.String("actor", actor), slog.Int("count", n))
 	}
-	s.log.InfoContext(ctx, "user sessions terminated", slog.String("user", user), slog.String("actor", actor), slog.Int("count", n))
+	return n, err
+}
+
+// endUser ends a user's sessions but except, recording each end.
+func (s *Service) endUser(ctx context.Context, user string, except []string, reason store.Reason, actor, note string) (int, error) {
+	recs, err := s.UserSessions(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	t := store.Tombstone{User: user, Reason: reason, Actor: actor, Note: note, At: s.now()}
+	n, err := s.st.EndUser(ctx, user, except, t, s.cfg.Session.RecoveryWindow())
+	if err != nil {
+		return n, s.unavailable("end user sessions", err)
+	}
+	for _, r := range recs {
+		if !slices.Contains(except, r.SID) {
+			t.SID = r.SID
+			s.noteEnd(ctx, t, r.CreatedAt)
+		}
+	}
 	return n, nil
 }
 
 // TerminateMany ends the listed sessions and returns how many it ended; unknown
-// and already ended sids are skipped.
+// and already ended sids are skipped. Their durations are not known here, so
+// they count in the ended sessions' events but not in the average duration.
 func (s *Service) TerminateMany(ctx context.Context, sids []string, actor, note string) (int, error) {
-	t := store.Tombstone{Reason: store.ReasonTerminated, Actor: actor, Note: note, At: s.now()}
-	n, err := s.st.EndMany(ctx, sids, t, s.cfg.Session.RecoveryWindow())
-	if err != nil {
-		return n, s.unavailable("terminate sessions", err)
+	var n int
+	target := fmt.Sprintf("%d sessions", len(sids))
+	err := s.audited(ctx, actor, "terminate_bulk", target, note, func() (int, error) {
+		t := store.Tombstone{Reason: store.ReasonTerminated, Actor: actor, Note: note, At: s.now()}
+		var err error
+		n, err = s.st.EndMany(ctx, sids, t, s.cfg.Session.RecoveryWindow())
+		if err != nil {
+			return n, s.unavailable("terminate sessions", err)
+		}
+		for _, sid := range sids {
+			s.Record(sid, "", store.EventTerminated, map[string]string{"reason": string(store.ReasonTerminated), "actor": actor})
+		}
+		s.metrics.SessionsEnded(string(store.ReasonTerminated), n)
+		return n, nil
+	})
+	if err == nil {
+		s.log.InfoContext(ctx, "sessions terminated", slog.Int("requested", len(sids)), slog.String("actor", actor), slog.Int("count", n))
 	}
-	s.log.InfoContext(ctx, "sessions terminated", slog.Int("requested", len(sids)), slog.String("actor", actor), slog.Int("count", n))
-	return n, nil
+	return n, err
 }
 
 // EndOwn ends another session of the signed-in user (from "My sessions"). It
@@ -98,9 +148,13 @@ func (s *Service) EndOwn(ctx context.Context, sid string) error {
 	if rec.User != cur.User {
 		return fmt.Errorf("%w: %s", ErrNotFound, sid)
 	}
-	t := store.Tombstone{SID: sid, Reason: store.ReasonLogout, Actor: cur.User, Note: "signed out from another session", At: s.now()}
-	if _, err := s.st.End(ctx, sid, t, s.cfg.Session.RecoveryWindow()); err != nil {
+	t := store.Tombstone{SID: sid, User: cur.User, Reason: store.ReasonLogout, Actor: cur.User, Note: "signed out from another session", At: s.now()}
+	ended, err := s.st.End(ctx, sid, t, s.cfg.Session.RecoveryWindow())
+	if err != nil {
 		return s.unavailable("end session", err)
+	}
+	if ended {
+		s.noteEnd(ctx, t, rec.CreatedAt)
 	}
 	s.log.InfoContext(ctx, "session ended by its user", slog.String("sid", sid), slog.String("by_sid", cur.SID))
 	return nil
@@ -112,12 +166,7 @@ func (s *Service) EndOthers(ctx context.Context) (int, error) {
 	if !ok {
 		return 0, ErrNoSession
 	}
-	t := store.Tombstone{Reason: store.ReasonLogout, Actor: cur.User, Note: "signed out from another session", At: s.now()}
-	n, err := s.st.EndUser(ctx, cur.User, []string{cur.SID}, t, s.cfg.Session.RecoveryWindow())
-	if err != nil {
-		return n, s.unavailable("end other sessions", err)
-	}
-	return n, nil
+	return s.endUser(ctx, cur.User, []string{cur.SID}, store.ReasonLogout, cur.User, "signed out from another session")
 }
 
 // EndedMessage tells a user why their session ended, for the login page.

@@ -516,6 +516,7 @@ type Store interface {
 	Blobs
 	Registry
 	State
+	Analytics
 	Throttle
 	Leases
 	// Ping reports whether the backend answers.
