@@ -182,10 +182,23 @@ func eventFor(reason store.Reason) string {
 	return store.EventSecurity
 }
 
+// bucketNames caches the day and hour names of one local hour, so that most
+// events format no time.
+type bucketNames struct {
+	from, to  time.Time
+	day, hour string
+}
+
 // buckets names the day and hour of t in the analytics time zone.
 func (s *Service) buckets(t time.Time) (day, hour string) {
+	if b := s.bucketCache.Load(); b != nil && !t.Before(b.from) && t.Before(b.to) {
+		return b.day, b.hour
+	}
 	lt := t.In(s.tz)
-	return lt.Format("2006-01-02"), lt.Format("2006-01-02T15")
+	from := time.Date(lt.Year(), lt.Month(), lt.Day(), lt.Hour(), 0, 0, 0, s.tz)
+	b := &bucketNames{from: from, to: from.Add(time.Hour), day: lt.Format("2006-01-02"), hour: lt.Format("2006-01-02T15")}
+	s.bucketCache.Store(b)
+	return b.day, b.hour
 }
 
 // Record queues an event of a session (off the request path).

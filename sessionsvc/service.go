@@ -93,6 +93,7 @@ type Service struct {
 	metrics        *metrics.Metrics
 	tz             *time.Location
 	rec            *recorder // nil: analytics.track_events is off
+	bucketCache    atomic.Pointer[bucketNames]
 
 	mu       sync.RWMutex
 	accounts map[string]Account

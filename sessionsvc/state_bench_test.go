@@ -75,3 +75,62 @@ func BenchmarkStateUpdateRedis(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRecordEvent is what recording an event costs a request: building it
+// and queueing it in the buffer (the flush happens elsewhere).
+//
+//	go test -run '^$' -bench 'RecordEvent|FlushEvents' -benchmem ./sessionsvc/
+func BenchmarkRecordEvent(b *testing.B) {
+	svc, _ := benchService(b, func(c *sessionsvc.Config) { c.Analytics.BufferSize = 1 << 20; c.Analytics.FlushBatch = 1000 })
+	data := map[string]string{"path": "/workspace"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		svc.Record("bench-0001", "user0001", store.EventPageView, data)
+	}
+	b.StopTimer()
+	svc.Close(context.Background())
+}
+
+// BenchmarkFlushEvents measures how many events per second the service's
+// flusher writes to Redis (batches of analytics.flush_batch over 100 sessions).
+func BenchmarkFlushEvents(b *testing.B) {
+	svc, _ := benchService(b, func(c *sessionsvc.Config) { c.Analytics.BufferSize = 1 << 20; c.Analytics.FlushBatch = 1000 })
+	data := map[string]string{"path": "/workspace"}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		svc.Record(fmt.Sprintf("bench-%04d", i%100), "user", store.EventPageView, data)
+		if i%10000 == 9999 {
+			if err := svc.FlushEvents(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := svc.FlushEvents(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if d := svc.EventsDropped(); d != 0 {
+		b.Fatalf("%d events dropped", d)
+	}
+}
+
+func benchService(b *testing.B, mutate func(*sessionsvc.Config)) (*sessionsvc.Service, store.Store) {
+	srv := redistest.Start(b)
+	ctx := context.Background()
+	cfg := sessionsvc.DefaultConfig()
+	mutate(&cfg)
+	st, err := redisstore.New(ctx, redisstore.Options{URL: srv.URL(), PoolSize: 16, DialTimeout: time.Second,
+		ReadTimeout: time.Second, WriteTimeout: time.Second, Grace: cfg.Grace()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	ring, _ := seal.New(seal.Key{ID: "bench", Secret: bytes.Repeat([]byte{7}, 32)})
+	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: st, Keys: ring})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return svc, st
+}
