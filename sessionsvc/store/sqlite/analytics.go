@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
@@ -21,6 +22,24 @@ const (
 	pruneBuckets  = 100
 )
 
+// trimSlack is how far past TimelineCap a session's rows may grow before
+// a write trims them back to the cap. Timeline never reads past the cap,
+// so the extra rows are invisible; trimming every 64th event instead of
+// every event saves a delete per session in nearly every flush.
+const trimSlack = 64
+
+// expiryStep is the granularity of a session's expiry: it is rounded up to
+// a whole minute, so that a busy session moves its entry in the expiry
+// index once a minute rather than in every flush, and lives at most a
+// minute longer than its retention.
+const expiryStep = time.Minute
+
+// Rows per multi-row statement of AppendEvents. A batch of n rows runs the
+// statements of the binary digits of n (rowChunks), each prepared once, so
+// 100 sessions cost 3 upserts, not 100: the fixed cost of a statement
+// through database/sql is most of the cost of a small one.
+var rowChunks = []int{64, 32, 16, 8, 4, 2, 1}
+
 // bucketSlack is added to the end of a day or hour parsed from its key (as
 // if it were UTC) so that the bucket outlives its end in any time zone the
 // service may compute keys in (UTC-12 ends latest).
@@ -30,9 +49,10 @@ const bucketSlack = 14 * time.Hour
 // connection (prepareAnalytics) like UpdateState's: a flush of 1,000 events
 // runs over a thousand of them.
 const (
-	qCountersAdd = `
+	qCountersAddHead = `
 INSERT INTO session_counters (sid, page_views, api_calls, uploads, analyses, comments, events, first_at, last_at, expires_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+VALUES `
+	qCountersAddTail = `
 ON CONFLICT (sid) DO UPDATE SET
 	page_views = session_counters.page_views + excluded.page_views,
 	api_calls  = session_counters.api_calls + excluded.api_calls,
@@ -43,8 +63,8 @@ ON CONFLICT (sid) DO UPDATE SET
 	first_at   = min(session_counters.first_at, excluded.first_at),
 	last_at    = max(session_counters.last_at, excluded.last_at),
 	expires_at = max(session_counters.expires_at, excluded.expires_at)
-RETURNING events`
-	qEventPut     = "INSERT INTO events (sid, seq, at, type, username, data, day, hour) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+RETURNING sid, events`
+	qEventPutHead = "INSERT INTO events (sid, seq, at, type, username, data, day, hour) VALUES "
 	qTimelineTrim = "DELETE FROM events WHERE sid = ? AND seq <= ?"
 	qDayEvents    = `
 INSERT INTO day_stats (day, analyses, page_views, api_calls, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -111,7 +131,8 @@ DELETE FROM audit WHERE id IN (
 // analyticsStmts are the analytics writes' statements, prepared on the
 // write connection.
 type analyticsStmts struct {
-	countersAdd, eventPut, timelineTrim, dayEvents, hourEvents       *sql.Stmt
+	countersAdd, eventPut                                            map[int]*sql.Stmt // by rows, for rowChunks
+	timelineTrim, dayEvents, hourEvents                              *sql.Stmt
 	liveCount, dayUser, dayStart, hourStart, dayEnd                  *sql.Stmt
 	pruneCounters, pruneEvents, pruneDays, pruneDayUsers, pruneHours *sql.Stmt
 	pruneAudit                                                       *sql.Stmt
@@ -126,7 +147,7 @@ func (st *analyticsStmts) all() []struct {
 		dst   **sql.Stmt
 		query string
 	}{
-		{&st.countersAdd, qCountersAdd}, {&st.eventPut, qEventPut}, {&st.timelineTrim, qTimelineTrim},
+		{&st.timelineTrim, qTimelineTrim},
 		{&st.dayEvents, qDayEvents}, {&st.hourEvents, qHourEvents}, {&st.liveCount, qLiveCount},
 		{&st.dayUser, qDayUser}, {&st.dayStart, qDayStart}, {&st.hourStart, qHourStart},
 		{&st.dayEnd, qDayEnd}, {&st.pruneCounters, qPruneCounters}, {&st.pruneEvents, qPruneEvents},
@@ -138,15 +159,46 @@ func (st *analyticsStmts) all() []struct {
 // prepareAnalytics prepares the analytics statements on db, the write side.
 // Like prepareUpdate it must run outside any transaction.
 func prepareAnalytics(ctx context.Context, db *sql.DB) (*analyticsStmts, error) {
-	st := &analyticsStmts{}
+	st := &analyticsStmts{countersAdd: map[int]*sql.Stmt{}, eventPut: map[int]*sql.Stmt{}}
+	fail := func(err error) (*analyticsStmts, error) {
+		st.close()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
 	for _, x := range st.all() {
 		var err error
 		if *x.dst, err = db.PrepareContext(ctx, x.query); err != nil {
-			st.close()
-			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+			return fail(err)
+		}
+	}
+	for _, n := range rowChunks {
+		var err error
+		if st.countersAdd[n], err = db.PrepareContext(ctx, qCountersAddHead+valuesList(n, 10)+qCountersAddTail); err != nil {
+			return fail(err)
+		}
+		if st.eventPut[n], err = db.PrepareContext(ctx, qEventPutHead+valuesList(n, 8)); err != nil {
+			return fail(err)
 		}
 	}
 	return st, nil
+}
+
+// valuesList returns n rows of cols "?" parameters for a VALUES clause.
+func valuesList(n, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// inRowChunks calls fn with successive chunks of rows, sized by rowChunks.
+func inRowChunks[T any](rows []T, fn func(chunk []T) error) error {
+	for _, n := range rowChunks {
+		for len(rows) >= n {
+			if err := fn(rows[:n]); err != nil {
+				return err
+			}
+			rows = rows[n:]
+		}
+	}
+	return nil
 }
 
 // close closes the prepared statements.
@@ -155,6 +207,11 @@ func (st *analyticsStmts) close() error {
 	for _, x := range st.all() {
 		if *x.dst != nil {
 			errs = append(errs, (*x.dst).Close())
+		}
+	}
+	for _, m := range []map[int]*sql.Stmt{st.countersAdd, st.eventPut} {
+		for _, x := range m {
+			errs = append(errs, x.Close())
 		}
 	}
 	return errors.Join(errs...)
@@ -177,12 +234,13 @@ type bucketBatch struct {
 
 // AppendEvents records events in one transaction on the prepared
 // statements. The batch is first grouped by session, day and hour, so each
-// session's counters row and each bucket is written once: the counters
-// upsert returns the session's new event count, which numbers the batch's
-// events for the session (seq), and the timeline is trimmed by one range
-// delete below count-TimelineCap. Events that the trim would remove at once
-// (a batch holding more than TimelineCap events of one session) are counted
-// but never inserted.
+// session's counters row and each bucket is written once: the multi-row
+// counters upsert returns each session's new event count, which numbers the
+// batch's events for the session (seq); the events go in by multi-row
+// inserts, and a session's rows are trimmed back to TimelineCap by one
+// range delete once they pass it by trimSlack. Events that a trim would
+// remove at once (a batch holding more than TimelineCap events of one
+// session) are counted but never inserted.
 //
 // The newest event time of the batch stands for now: the transaction first
 // removes a bounded batch of the sessions and buckets expired by then. An
@@ -269,29 +327,69 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event, retentio
 		if err := pruneBucketData(ctx, tx, st, nowMS); err != nil {
 			return err
 		}
-		countersAdd := tx.StmtContext(ctx, st.countersAdd)
-		eventPut := tx.StmtContext(ctx, st.eventPut)
-		trim := tx.StmtContext(ctx, st.timelineTrim)
-		for _, sb := range sessions {
-			n := int64(len(sb.events))
-			var total int64
-			if err := countersAdd.QueryRowContext(ctx, sb.sid, sb.pageViews, sb.apiCalls, sb.uploads, sb.analyses,
-				sb.cmts, n, sb.first, sb.last, expiry(sb.last, retention)).Scan(&total); err != nil {
+		// One upsert per chunk of sessions returns each one's new event
+		// count, which numbers its events in this batch.
+		totals := make(map[string]int64, len(sessions))
+		err := inRowChunks(sessions, func(chunk []*sessionBatch) error {
+			args := make([]any, 0, 10*len(chunk))
+			for _, sb := range chunk {
+				args = append(args, sb.sid, sb.pageViews, sb.apiCalls, sb.uploads, sb.analyses, sb.cmts,
+					len(sb.events), sb.first, sb.last, sessionExpiry(sb.last, retention))
+			}
+			rows, err := tx.StmtContext(ctx, st.countersAdd[len(chunk)]).QueryContext(ctx, args...)
+			if err != nil {
 				return err
 			}
-			// The batch's events are numbered total-n+1 .. total; those at
-			// or below total-TimelineCap would be trimmed straight away.
-			keepFrom := max(0, n-store.TimelineCap)
-			for k := keepFrom; k < n; k++ {
-				i := sb.events[k]
-				e := &events[i]
-				if _, err := eventPut.ExecContext(ctx, sb.sid, total-n+1+k, ms(e.At), e.Type, e.User,
-					data[i], e.Day, e.Hour); err != nil {
+			for rows.Next() {
+				var sid string
+				var total int64
+				if err := rows.Scan(&sid, &total); err != nil {
+					rows.Close()
 					return err
 				}
+				totals[sid] = total
 			}
-			if total > store.TimelineCap && total > n { // earlier events to trim
-				if _, err := trim.ExecContext(ctx, sb.sid, total-store.TimelineCap); err != nil {
+			return errors.Join(rows.Err(), rows.Close())
+		})
+		if err != nil {
+			return err
+		}
+		// The events to insert: a session's batch is numbered
+		// total-n+1 .. total, and those at or below total-TimelineCap
+		// would be trimmed straight away.
+		type eventRow struct {
+			i   int
+			seq int64
+		}
+		var put []eventRow
+		var trim []*sessionBatch
+		for _, sb := range sessions {
+			total, n := totals[sb.sid], int64(len(sb.events))
+			for k := max(0, n-store.TimelineCap); k < n; k++ {
+				put = append(put, eventRow{sb.events[k], total - n + 1 + k})
+			}
+			// Trim when the oldest event to keep passes a multiple of
+			// trimSlack; earlier rows of this batch were never inserted.
+			if prev := total - n; prev > 0 && trimStep(total) > trimStep(prev) {
+				trim = append(trim, sb)
+			}
+		}
+		err = inRowChunks(put, func(chunk []eventRow) error {
+			args := make([]any, 0, 8*len(chunk))
+			for _, r := range chunk {
+				e := &events[r.i]
+				args = append(args, e.SID, r.seq, ms(e.At), e.Type, e.User, data[r.i], e.Day, e.Hour)
+			}
+			_, err := tx.StmtContext(ctx, st.eventPut[len(chunk)]).ExecContext(ctx, args...)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if len(trim) > 0 {
+			del := tx.StmtContext(ctx, st.timelineTrim)
+			for _, sb := range trim {
+				if _, err := del.ExecContext(ctx, sb.sid, totals[sb.sid]-store.TimelineCap); err != nil {
 					return err
 				}
 			}
@@ -324,12 +422,19 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event, retentio
 }
 
 // Timeline returns sid's events, newest first, from offset. A limit of zero
-// or less means the whole timeline.
+// or less means the whole timeline. Events are read by their number (seq),
+// newest first along the primary key, and never beyond TimelineCap.
 func (s *Store) Timeline(ctx context.Context, sid string, offset, limit int) ([]store.Event, error) {
-	if limit <= 0 || limit > store.TimelineCap {
+	// The newest TimelineCap rows are the timeline: up to trimSlack older
+	// ones may wait for the next trim.
+	offset = max(offset, 0)
+	if limit <= 0 {
 		limit = store.TimelineCap
 	}
-	offset = max(offset, 0)
+	limit = min(limit, store.TimelineCap-offset)
+	if limit <= 0 {
+		return nil, nil
+	}
 	rows, err := s.read.QueryContext(ctx, `
 SELECT at, type, username, data, day, hour FROM events WHERE sid = ? ORDER BY seq DESC LIMIT ? OFFSET ?`,
 		sid, limit, offset)
@@ -566,6 +671,20 @@ func pruneBucketData(ctx context.Context, tx *sql.Tx, st *analyticsStmts, nowMS 
 		}
 	}
 	return nil
+}
+
+// trimStep is how many whole trimSlacks of a session's events are older
+// than its newest TimelineCap when it has recorded total events.
+func trimStep(total int64) int64 {
+	return max(0, total-store.TimelineCap) / trimSlack
+}
+
+// sessionExpiry is when a session's analytics expire if its newest event
+// is at atMS: retention later, rounded up to expiryStep.
+func sessionExpiry(atMS int64, retention time.Duration) int64 {
+	step := expiryStep.Milliseconds()
+	exp := expiry(atMS, retention)
+	return (exp + step - 1) / step * step
 }
 
 // expiry is atMS + retention in unix milliseconds.

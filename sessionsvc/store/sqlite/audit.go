@@ -129,6 +129,36 @@ func (s *Store) QueryAudit(ctx context.Context, q store.AuditQuery) (store.Audit
 	if q.Cursor != "" && !validAuditID(q.Cursor) {
 		return store.AuditPage{}, fmt.Errorf("sqlite: query audit: %w", store.ErrBadCursor)
 	}
+	query, args := auditQuery(q, limit)
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return store.AuditPage{}, fmt.Errorf("sqlite: query audit: %w", err)
+	}
+	defer rows.Close()
+	var page store.AuditPage
+	for rows.Next() {
+		var e store.AuditEntry
+		var at, completed int64
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.ActorIP, &e.Action, &e.Target, &e.Reason, &e.Result,
+			&e.Affected, &completed); err != nil {
+			return store.AuditPage{}, fmt.Errorf("sqlite: query audit: %w", err)
+		}
+		e.At, e.CompletedAt = fromMS(at), fromMS(completed)
+		page.Entries = append(page.Entries, e)
+	}
+	if err := rows.Err(); err != nil {
+		return store.AuditPage{}, fmt.Errorf("sqlite: query audit: %w", err)
+	}
+	if len(page.Entries) > limit {
+		page.Entries = page.Entries[:limit]
+		page.Next = page.Entries[limit-1].ID
+	}
+	return page, nil
+}
+
+// auditQuery returns QueryAudit's statement for q (its cursor checked),
+// reading limit+1 rows: the extra one tells whether there is a next page.
+func auditQuery(q store.AuditQuery, limit int) (string, []any) {
 	var where []string
 	var args []any
 	add := func(cond string, a ...any) {
@@ -166,30 +196,5 @@ func (s *Store) QueryAudit(ctx context.Context, q store.AuditQuery) (store.Audit
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit+1)
-
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return store.AuditPage{}, fmt.Errorf("sqlite: query audit: %w", err)
-	}
-	defer rows.Close()
-	var page store.AuditPage
-	for rows.Next() {
-		var e store.AuditEntry
-		var at, completed int64
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.ActorIP, &e.Action, &e.Target, &e.Reason, &e.Result,
-			&e.Affected, &completed); err != nil {
-			return store.AuditPage{}, fmt.Errorf("sqlite: query audit: %w", err)
-		}
-		e.At, e.CompletedAt = fromMS(at), fromMS(completed)
-		page.Entries = append(page.Entries, e)
-	}
-	if err := rows.Err(); err != nil {
-		return store.AuditPage{}, fmt.Errorf("sqlite: query audit: %w", err)
-	}
-	if len(page.Entries) > limit {
-		page.Entries = page.Entries[:limit]
-		page.Next = page.Entries[limit-1].ID
-	}
-	return page, nil
+	return query, append(args, limit+1)
 }
