@@ -14,8 +14,12 @@
 // Where Redis lets keys expire on its own clock, this store keeps the expiry
 // in a column and removes what has expired from the writes that are given a
 // time: End and Create drop tombstones past At+keep, Archive drops archived
-// sessions past their retention, Fail drops forgotten counters. Lookups that
-// get no time (Tombstone, Archived, Failures) return what is stored until
+// sessions past their retention, Fail drops forgotten counters,
+// AppendEvents and NoteStart drop expired session analytics and day and
+// hour buckets (the newest event's time standing for now in a flush), and
+// AppendAudit and CompleteAudit drop expired audit entries, each a bounded
+// batch per call. Lookups that get no time (Tombstone, Archived, Failures,
+// Counters, Timeline, Days, Hours, QueryAudit) return what is stored until
 // then. Blobs need no expiry: one only exists while its session's record
 // does.
 package sqlite
