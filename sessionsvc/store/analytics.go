@@ -116,9 +116,12 @@ type Analytics interface {
 	// counters, and bumps its day's and hour's PageViews/Analyses/APICalls by
 	// type. Session data expires retention after its last event; day and hour
 	// buckets retention after the day. Appending the same batch twice counts
-	// it twice: callers retry only batches that failed.
+	// it twice: callers retry only batches that failed. Events without a SID
+	// are skipped (a batch never fails for its content), and Data["comments"]
+	// counts only when it is a non-negative integer on an analysis_run.
 	AppendEvents(ctx context.Context, events []Event, retention time.Duration) error
-	// Timeline returns a session's events, newest first, from offset.
+	// Timeline returns a session's events, newest first, from offset; limit
+	// <= 0 returns none.
 	Timeline(ctx context.Context, sid string, offset, limit int) ([]Event, error)
 	// Counters returns a session's totals; found=false when it has no events.
 	Counters(ctx context.Context, sid string) (SessionCounters, bool, error)
@@ -139,6 +142,7 @@ type Analytics interface {
 	// CompleteAudit records an entry's outcome. Completing an unknown or
 	// expired entry is not an error.
 	CompleteAudit(ctx context.Context, id, result string, affected int, at time.Time) error
-	// QueryAudit returns a page of entries, newest first.
+	// QueryAudit returns a page of entries, newest first. A cursor it did not
+	// produce is an error wrapping ErrBadCursor.
 	QueryAudit(ctx context.Context, q AuditQuery) (AuditPage, error)
 }
