@@ -254,8 +254,9 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event, retentio
 			field = 1
 			// A malformed count adds nothing rather than failing the
 			// batch, which the buffer would retry forever.
-			n, _ := strconv.ParseInt(e.Data["comments"], 10, 64)
-			sb.incr[5] += n
+			if n, err := strconv.ParseInt(e.Data["comments"], 10, 64); err == nil && n > 0 {
+				sb.incr[5] += n
+			}
 		}
 		if field < 0 {
 			continue

@@ -243,8 +243,8 @@ type bucketBatch struct {
 // session) are counted but never inserted.
 //
 // The newest event time of the batch stands for now: the transaction first
-// removes a bounded batch of the sessions and buckets expired by then. An
-// event without a sid fails the whole batch before anything is written.
+// removes a bounded batch of the sessions and buckets expired by then.
+// Events without a sid are skipped.
 func (s *Store) AppendEvents(ctx context.Context, events []store.Event, retention time.Duration) error {
 	if len(events) == 0 {
 		return nil
@@ -267,7 +267,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event, retentio
 	for i := range events {
 		e := &events[i]
 		if e.SID == "" {
-			return fmt.Errorf("sqlite: append events: event %d (%s) has no sid", i, e.Type)
+			continue // the contract: skipped, never a failed batch
 		}
 		at := ms(e.At)
 		if i == 0 {
@@ -422,14 +422,14 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event, retentio
 }
 
 // Timeline returns sid's events, newest first, from offset. A limit of zero
-// or less means the whole timeline. Events are read by their number (seq),
+// or less returns none. Events are read by their number (seq),
 // newest first along the primary key, and never beyond TimelineCap.
 func (s *Store) Timeline(ctx context.Context, sid string, offset, limit int) ([]store.Event, error) {
 	// The newest TimelineCap rows are the timeline: up to trimSlack older
 	// ones may wait for the next trim.
 	offset = max(offset, 0)
 	if limit <= 0 {
-		limit = store.TimelineCap
+		return nil, nil
 	}
 	limit = min(limit, store.TimelineCap-offset)
 	if limit <= 0 {

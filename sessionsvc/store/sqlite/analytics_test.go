@@ -72,7 +72,7 @@ func TestTimelineRows(t *testing.T) {
 				t.Fatalf("%s after %d events: %d rows, seq %d..%d; want %d to %d rows ending at seq %d",
 					b.sid, total, rows, lo, hi, kept, kept+trimSlack, total)
 			}
-			tl, err := s.Timeline(t.Context(), b.sid, 0, 0)
+			tl, err := s.Timeline(t.Context(), b.sid, 0, store.TimelineCap)
 			if err != nil || int64(len(tl)) != kept || tl[len(tl)-1].Data["i"] != fmt.Sprint(int64(total)-kept) {
 				t.Fatalf("%s after %d events: Timeline has %d events (err %v), want the newest %d", b.sid, total, len(tl), err, kept)
 			}
@@ -101,7 +101,7 @@ func TestEventDataRoundTrip(t *testing.T) {
 	if err := s.AppendEvents(t.Context(), evs, analyticsRetention); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Timeline(t.Context(), "s-1", 0, 0)
+	got, err := s.Timeline(t.Context(), "s-1", 0, store.TimelineCap)
 	if err != nil || len(got) != 3 {
 		t.Fatalf("Timeline = %d events, %v; want 3", len(got), err)
 	}
@@ -114,12 +114,16 @@ func TestEventDataRoundTrip(t *testing.T) {
 		}
 	}
 
-	bad := []store.Event{testEvent("s-2", testNow), testEvent("", testNow)}
-	if err := s.AppendEvents(t.Context(), bad, analyticsRetention); err == nil {
-		t.Errorf("AppendEvents with an event without sid: nil error")
+	// The contract: an event without a sid is skipped; the batch lands.
+	mixed := []store.Event{testEvent("s-2", testNow), testEvent("", testNow)}
+	if err := s.AppendEvents(t.Context(), mixed, analyticsRetention); err != nil {
+		t.Errorf("AppendEvents with an event without sid: %v", err)
 	}
-	if _, ok, err := s.Counters(t.Context(), "s-2"); ok || err != nil {
-		t.Errorf("Counters(s-2) after a refused batch: found=%v, err %v; want nothing written", ok, err)
+	if c, ok, err := s.Counters(t.Context(), "s-2"); !ok || err != nil || c.Events != 1 {
+		t.Errorf("Counters(s-2) = %+v found=%v err %v; want its one event", c, ok, err)
+	}
+	if _, ok, _ := s.Counters(t.Context(), ""); ok {
+		t.Errorf("an event without sid was stored")
 	}
 }
 
