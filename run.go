@@ -184,7 +184,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	handlers.New(handlers.Deps{Sessions: svc, Assets: assets, Static: assets, Logger: log, Now: now, Metrics: m}).Register(e)
+	handlers.New(handlers.Deps{Sessions: svc, Assets: assets, Static: assets, Logger: log, Now: now, Metrics: m, Console: svc}).Register(e)
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {

@@ -185,7 +185,7 @@ func newAppOn(t *testing.T, be *backend, cfg sessionsvc.Config, clk *clock) *app
 		t.Fatal(err)
 	}
 	e := echo.New()
-	handlers.New(handlers.Deps{Sessions: svc, Assets: assets, Static: assets, Logger: log, Now: clk.Now}).Register(e)
+	handlers.New(handlers.Deps{Sessions: svc, Console: svc, Assets: assets, Static: assets, Logger: log, Now: clk.Now}).Register(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &app{t: t, URL: srv.URL, Clock: clk, Svc: svc, Backend: be, Cfg: cfg, Logs: logs}

@@ -49,6 +49,7 @@ type Sessions interface {
 // Handler serves every route. Build it with New and mount it with Register.
 type Handler struct {
 	metrics  *metrics.Metrics
+	console  Console
 	sessions Sessions
 	assets   views.Assets
 	static   http.Handler
@@ -64,11 +65,12 @@ type Deps struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Metrics  *metrics.Metrics // nil: no request metrics
+	Console  Console          // the console pages' service; usually the same as Sessions
 }
 
 // New returns a Handler.
 func New(d Deps) *Handler {
-	h := &Handler{sessions: d.Sessions, assets: d.Assets, static: d.Static, log: d.Logger, now: d.Now, metrics: d.Metrics}
+	h := &Handler{sessions: d.Sessions, assets: d.Assets, static: d.Static, log: d.Logger, now: d.Now, metrics: d.Metrics, console: d.Console}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

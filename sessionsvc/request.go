@@ -57,6 +57,7 @@ type Current struct {
 	Role      string
 	CSRFToken string
 	CreatedAt time.Time
+	AuthAt    time.Time // when the user last gave their password
 	Deadline  time.Time // the earliest of the three clocks
 }
 
@@ -73,7 +74,7 @@ func (s *Service) Current(ctx context.Context) (Current, bool) {
 	}
 	m := st.meta
 	return Current{SID: m.SID, User: m.User, Role: m.Role, CSRFToken: m.CSRF,
-		CreatedAt: fromMS(m.CreatedAt), Deadline: m.deadline()}, true
+		CreatedAt: fromMS(m.CreatedAt), AuthAt: fromMS(m.AuthAt), Deadline: m.deadline()}, true
 }
 
 // Ended returns why the session the request's cookie named has ended, when it

@@ -1,0 +1,25 @@
+package handlers
+
+import (
+	"context"
+	"time"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+)
+
+// Console is what the admin console's pages need from the session service.
+type Console interface {
+	List(ctx context.Context, q store.Query) (store.Page, error)
+	Get(ctx context.Context, sid string) (store.Record, error)
+	State(ctx context.Context, sid string) (sessionsvc.State, error)
+	Snapshots(ctx context.Context, sid, cat string) ([]sessionsvc.SnapshotInfo, error)
+	SessionAnalytics(ctx context.Context, sid string) (sessionsvc.SessionAnalytics, error)
+	Archived(ctx context.Context, sid string) (sessionsvc.ArchivedSession, error)
+	Terminate(ctx context.Context, sid, actor, note string) error
+	TerminateUser(ctx context.Context, user, actor, note string) (int, error)
+	Today(ctx context.Context) (sessionsvc.Aggregate, error)
+	Aggregates(ctx context.Context, from, to time.Time) (sessionsvc.Aggregate, error)
+	Hourly(ctx context.Context, n int) ([]store.HourStats, error)
+	AuditLog(ctx context.Context, q store.AuditQuery) (store.AuditPage, error)
+}
