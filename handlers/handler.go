@@ -105,6 +105,7 @@ func (h *Handler) render(c echo.Context, status int, comp templ.Component) error
 func (h *Handler) renderError(c echo.Context, status int, title, message string) error {
 	return h.render(c, status, views.ErrorPage(views.ErrorProps{
 		Layout: h.layout(c, title), Status: status, Title: title, Message: message,
+		RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 	}))
 }
 
