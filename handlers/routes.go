@@ -81,6 +81,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	_ = admins
 	// console: dashboard routes
 	// console: sessions routes
+	ops.GET("/sessions", h.sessionList)
 	// console: session detail routes
 	// console: audit routes
 	_ = ops
