@@ -124,6 +124,7 @@ type app struct {
 	Backend *backend
 	Cfg     sessionsvc.Config
 	Logs    *syncBuffer
+	Echo    *echo.Echo // the app's router, for tests that walk its routes
 }
 
 type syncBuffer struct {
@@ -188,7 +189,7 @@ func newAppOn(t *testing.T, be *backend, cfg sessionsvc.Config, clk *clock) *app
 	handlers.New(handlers.Deps{Sessions: svc, Console: svc, Assets: assets, Static: assets, Logger: log, Now: clk.Now}).Register(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &app{t: t, URL: srv.URL, Clock: clk, Svc: svc, Backend: be, Cfg: cfg, Logs: logs}
+	return &app{t: t, URL: srv.URL, Clock: clk, Svc: svc, Backend: be, Cfg: cfg, Logs: logs, Echo: e}
 }
 
 type testWriter struct{ t *testing.T }
