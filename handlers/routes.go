@@ -82,6 +82,9 @@ func (h *Handler) Register(e *echo.Echo) {
 	// console: dashboard routes
 	// console: sessions routes
 	// console: session detail routes
+	ops.GET("/sessions/:sid", h.sessionShow)
+	admins.POST("/sessions/:sid/terminate", h.sessionTerminate)
+	admins.POST("/users/:user/terminate", h.userTerminate)
 	// console: audit routes
 	ops.GET("/audit", h.auditList)
 	ops.GET("/audit.csv", h.auditExport)
