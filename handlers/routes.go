@@ -83,6 +83,9 @@ func (h *Handler) Register(e *echo.Echo) {
 	// console: sessions routes
 	ops.GET("/sessions", h.sessionList)
 	// console: session detail routes
+	ops.GET("/sessions/:sid", h.sessionShow)
+	admins.POST("/sessions/:sid/terminate", h.sessionTerminate)
+	admins.POST("/users/:user/terminate", h.userTerminate)
 	// console: audit routes
 	ops.GET("/audit", h.auditList)
 	ops.GET("/audit.csv", h.auditExport)
