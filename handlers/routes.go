@@ -73,13 +73,14 @@ func (h *Handler) Register(e *echo.Echo) {
 
 	// Workspace (analysts; admins may use it too) and console (admins and operators).
 	u.GET("/workspace", h.workspaceHome, h.roles(sessionsvc.RoleAnalyst, sessionsvc.RoleAdmin))
-	u.GET("/admin", h.consoleHome, h.roles(sessionsvc.RoleAdmin, sessionsvc.RoleOperator))
+	u.GET("/admin", h.dashboardShow, h.roles(sessionsvc.RoleAdmin, sessionsvc.RoleOperator))
 
 	// Console: operators read, admins also act. Every route below needs a role.
 	ops := u.Group("/admin", h.roles(sessionsvc.RoleAdmin, sessionsvc.RoleOperator))
 	admins := u.Group("/admin", h.roles(sessionsvc.RoleAdmin))
 	_ = admins
 	// console: dashboard routes
+	ops.GET("/counters", h.dashboardCounters)
 	// console: sessions routes
 	ops.GET("/sessions", h.sessionList)
 	// console: session detail routes
