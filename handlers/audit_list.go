@@ -140,7 +140,9 @@ func (h *Handler) auditList(c echo.Context) error {
 func (h *Handler) renderAudit(c echo.Context, status int, p views.AuditProps) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if isHTMX(c) && c.Request().Header.Get("HX-Boosted") != "true" {
-		return h.render(c, status, views.AuditResults(p))
+		// htmx does not swap a 4xx response: a refused filter comes as
+		// 200 so that its message replaces the results.
+		return h.render(c, http.StatusOK, views.AuditResults(p))
 	}
 	return h.render(c, status, views.AuditPage(p))
 }

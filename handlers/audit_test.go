@@ -178,8 +178,18 @@ func TestAuditPage(t *testing.T) {
 			if strings.Contains(res.Body, "<html") || !strings.Contains(res.Body, `id="audit-results"`) {
 				t.Errorf("want only the results fragment, got:\n%s", res.Body)
 			}
-			if got := testids(doc(t, res.Body), "audit-reason"); !slices.Equal(got, []string{"middle", "old"}) {
+			d := doc(t, res.Body)
+			if got := testids(d, "audit-reason"); !slices.Equal(got, []string{"middle", "old"}) {
 				t.Errorf("reasons %q", got)
+			}
+			// The swapped fragment carries the export link of the new filter.
+			if href, _ := d.Find(`[data-testid="audit-csv"]`).Attr("href"); href != "/admin/audit.csv?actor=root" {
+				t.Errorf("fragment's export link %q, want /admin/audit.csv?actor=root", href)
+			}
+			// htmx swaps no 4xx: a refused filter's message comes as 200.
+			bad := olga.get("/admin/audit?from=soon", "HX-Request", "true")
+			if bad.StatusCode != http.StatusOK || doc(t, bad.Body).Find(`[data-testid="audit-error"]`).Length() != 1 {
+				t.Errorf("htmx bad filter: %d, want 200 with the error\n%s", bad.StatusCode, bad.Body)
 			}
 			boosted := olga.get("/admin/audit", "HX-Request", "true", "HX-Boosted", "true")
 			if !strings.Contains(boosted.Body, "<html") {
