@@ -181,6 +181,13 @@ func newAppOn(t *testing.T, be *backend, cfg sessionsvc.Config, clk *clock) *app
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registered before the store's cleanup, so it runs first: the flusher
+	// stops (and stops logging) while the store is still open.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		svc.Close(ctx)
+	})
 	assets, err := static.New()
 	if err != nil {
 		t.Fatal(err)

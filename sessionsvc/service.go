@@ -274,6 +274,10 @@ func (s *Service) device(userAgent string) string {
 }
 
 func (s *Service) unavailable(op string, err error) error {
+	if errors.Is(err, store.ErrBadCursor) {
+		// The caller's input, not the store, was wrong.
+		return fmt.Errorf("sessionsvc: %s: %w", op, err)
+	}
 	return fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
 }
 

@@ -310,12 +310,13 @@ func TestLayoutNavByRole(t *testing.T) {
 		role string
 		want []string // nav test ids present
 	}{
-		{"admin", []string{"nav-console", "nav-workspace", "nav-my-sessions"}},
-		{"operator", []string{"nav-console", "nav-my-sessions"}},
+		{"admin", []string{"nav-console", "nav-sessions", "nav-audit", "nav-workspace", "nav-my-sessions"}},
+		{"operator", []string{"nav-console", "nav-sessions", "nav-audit", "nav-my-sessions"}},
 		{"analyst", []string{"nav-workspace", "nav-my-sessions"}},
 		{"unknown", []string{"nav-my-sessions"}},
 	}
-	hrefs := map[string]string{"nav-console": "/admin", "nav-workspace": "/workspace", "nav-my-sessions": "/account/sessions"}
+	hrefs := map[string]string{"nav-console": "/admin", "nav-sessions": "/admin/sessions", "nav-audit": "/admin/audit",
+		"nav-workspace": "/workspace", "nav-my-sessions": "/account/sessions"}
 	for _, tt := range tests {
 		t.Run(tt.role, func(t *testing.T) {
 			p := render(t, ErrorPage(ErrorProps{Layout: signedIn(tt.role), Status: 404}))
@@ -619,7 +620,6 @@ func TestHomePages(t *testing.T) {
 		heading string
 	}{
 		{"workspace", WorkspaceHome(props), "Workspace"},
-		{"console", ConsoleHome(props), "Console"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
