@@ -244,6 +244,13 @@ func (s instrumented) Release(ctx context.Context, name string, holder string) e
 	return err
 }
 
+func (s instrumented) Holder(ctx context.Context, name string, now time.Time) (string, time.Time, bool, error) {
+	start := time.Now()
+	r0, r1, r2, err := s.Store.Holder(ctx, name, now)
+	s.m.ObserveStore("Holder", time.Since(start), err)
+	return r0, r1, r2, err
+}
+
 func (s instrumented) AppendEvents(ctx context.Context, events []store.Event, retention time.Duration) error {
 	start := time.Now()
 	err := s.Store.AppendEvents(ctx, events, retention)

@@ -509,6 +509,11 @@ type Leases interface {
 	Acquire(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
 	// Release gives the lease up if holder holds it.
 	Release(ctx context.Context, name, holder string) error
+	// Holder reports who holds the named lease and until when, for the
+	// console's System page. ok is false (with zero holder and until) when
+	// the lease is free, released, or expired at now. It only reads: it never
+	// takes, renews or clears the lease.
+	Holder(ctx context.Context, name string, now time.Time) (holder string, until time.Time, ok bool, err error)
 }
 
 // Store is everything the session service needs from a backend.

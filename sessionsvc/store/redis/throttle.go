@@ -73,3 +73,24 @@ func (s *Store) Release(ctx context.Context, name, holder string) error {
 	}
 	return nil
 }
+
+// Holder reports who holds the named lease and until when (by the callers'
+// clock), reading the lease hash with one HMGET. A lease whose until is at or
+// before now is reported free even if Redis has not yet expired the key.
+func (s *Store) Holder(ctx context.Context, name string, now time.Time) (string, time.Time, bool, error) {
+	v, err := optStrings(redigo.Values(s.do(ctx, "HMGET", s.prefix+"l:"+name, "holder", "until")))
+	if err != nil {
+		return "", time.Time{}, false, fmt.Errorf("redis: lease holder %s: %w", name, err)
+	}
+	if v[0] == "" {
+		return "", time.Time{}, false, nil
+	}
+	until, err := parseMillis(v[1])
+	if err != nil {
+		return "", time.Time{}, false, fmt.Errorf("redis: lease %s until %q: %w", name, v[1], err)
+	}
+	if !until.After(now) {
+		return "", time.Time{}, false, nil
+	}
+	return v[0], until, true, nil
+}

@@ -83,3 +83,19 @@ func (s *Store) Release(ctx context.Context, name, holder string) error {
 	}
 	return nil
 }
+
+// Holder reports who holds the named lease and until when; a lease expired
+// at now is reported free (Acquire would take it).
+func (s *Store) Holder(ctx context.Context, name string, now time.Time) (string, time.Time, bool, error) {
+	var holder string
+	var until int64
+	err := s.read.QueryRowContext(ctx,
+		"SELECT holder, until FROM leases WHERE name = ? AND until > ?", name, ms(now)).Scan(&holder, &until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, false, nil
+	}
+	if err != nil {
+		return "", time.Time{}, false, fmt.Errorf("sqlite: lease holder %s: %w", name, err)
+	}
+	return holder, fromMS(until), true, nil
+}

@@ -64,6 +64,44 @@ func testLeases(t *testing.T, newStore func(t *testing.T) store.Store) {
 		release(t, s, "never-held", "A")
 	})
 
+	t.Run("Holder", func(t *testing.T) {
+		s := newStore(t)
+		now := baseTime()
+		holder := func(at time.Time) (string, time.Time, bool) {
+			t.Helper()
+			h, until, ok, err := s.Holder(t.Context(), "cleanup", at)
+			if err != nil {
+				t.Fatalf("Holder(cleanup): %v", err)
+			}
+			return h, until, ok
+		}
+		if h, until, ok := holder(now); ok || h != "" || !until.IsZero() {
+			t.Errorf("Holder of a never-taken lease: (%q, %v, %v), want free", h, until, ok)
+		}
+		if !acquire(t, s, "cleanup", "A", time.Minute, now) {
+			t.Fatalf("Acquire by A: got false, want true")
+		}
+		h, until, ok := holder(now.Add(time.Second))
+		if !ok || h != "A" || !until.Equal(now.Add(time.Minute)) {
+			t.Errorf("Holder while A holds it: (%q, %v, %v), want (A, %v, true)", h, until, ok, now.Add(time.Minute))
+		}
+		// By the callers' clock the lease is over at until, even if the
+		// backend has not dropped it yet.
+		if h, _, ok := holder(now.Add(time.Minute)); ok {
+			t.Errorf("Holder at the lease's end: (%q, %v), want free", h, ok)
+		}
+		if h, _, ok := holder(now.Add(time.Second)); !ok || h != "A" {
+			t.Errorf("Holder after asking with a later clock: (%q, %v), want A still (Holder only reads)", h, ok)
+		}
+		if h, _, ok, err := s.Holder(t.Context(), "other-job", now); err != nil || ok {
+			t.Errorf("Holder of another name: (%q, %v, %v), want free", h, ok, err)
+		}
+		release(t, s, "cleanup", "A")
+		if h, _, ok := holder(now.Add(2 * time.Second)); ok {
+			t.Errorf("Holder after A's Release: (%q, %v), want free", h, ok)
+		}
+	})
+
 	t.Run("ExpiredLeaseIsFree", func(t *testing.T) {
 		s := newStore(t)
 		now := baseTime()

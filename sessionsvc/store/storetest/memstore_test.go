@@ -573,6 +573,16 @@ func (m *mem) Release(_ context.Context, name, holder string) error {
 	return nil
 }
 
+func (m *mem) Holder(_ context.Context, name string, now time.Time) (string, time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.leases[name]
+	if !ok || !now.Before(l.until) {
+		return "", time.Time{}, false, nil
+	}
+	return l.holder, l.until, true, nil
+}
+
 func (m *mem) Ping(context.Context) error { return nil }
 func (m *mem) Close() error               { return nil }
 
