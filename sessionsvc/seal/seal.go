@@ -68,6 +68,7 @@ type Key struct {
 type Keyring struct {
 	primary *ringKey
 	byID    map[string]*ringKey
+	ids     []string // in the order given to New: the primary first
 }
 
 type ringKey struct {
@@ -104,6 +105,7 @@ func New(keys ...Key) (*Keyring, error) {
 		}
 		rk := &ringKey{id: key.ID, header: header(key.ID), aead: aead}
 		k.byID[key.ID] = rk
+		k.ids = append(k.ids, key.ID)
 		if i == 0 {
 			k.primary = rk
 		}
@@ -134,6 +136,11 @@ func ValidID(id string) bool {
 
 // PrimaryID returns the id of the key Seal uses.
 func (k *Keyring) PrimaryID() string { return k.primary.id }
+
+// IDs returns the ids of every key in the ring, the primary first and the
+// others in the order given to New, so an operator can see which keys a
+// rotation still needs. Ids are not secret; the slice is the caller's.
+func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
 
 // Seal encrypts plaintext under the primary key with a fresh random nonce,
 // binding it to ad. Random 96-bit nonces keep the collision risk negligible

@@ -382,3 +382,30 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+func TestIDs(t *testing.T) {
+	tests := []struct {
+		name string
+		keys []Key
+		want []string
+	}{
+		{"one", []Key{{ID: "k1", Secret: secret(1)}}, []string{"k1"}},
+		{"primary first, then as given", []Key{{ID: "new", Secret: secret(2)}, {ID: "old", Secret: secret(1)}, {ID: "a", Secret: secret(3)}}, []string{"new", "old", "a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := mustRing(t, tt.keys...)
+			got := k.IDs()
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("IDs() = %q, want %q", got, tt.want)
+			}
+			if got[0] != k.PrimaryID() {
+				t.Errorf("IDs()[0] = %q, want the primary %q", got[0], k.PrimaryID())
+			}
+			got[0] = "changed"
+			if k.IDs()[0] != tt.want[0] {
+				t.Errorf("changing the returned slice changed the ring")
+			}
+		})
+	}
+}
