@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -36,25 +37,35 @@ const axeRun = `axe.run(document, {resultTypes: ['violations']}).then(r => r.vio
 	targets: v.nodes.map(n => [].concat(n.target).flat(Infinity).join(' >> ') + ': ' + (n.failureSummary || '').replace(/\s+/g, ' ')),
 })))`
 
-// checkA11y runs axe-core on the current page of ctx and fails the test on
+// checkA11y runs axe-core on the current page of ctx, in the light and the
+// dark palette (app.css follows prefers-color-scheme), and fails the test on
 // any violation of impact "serious" or "critical"; lesser ones are logged.
 func checkA11y(t *testing.T, ctx context.Context, page string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](axeSource)); err != nil {
 		t.Fatalf("%s: inject axe-core: %v", page, err)
 	}
-	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: axe.run: %v", page, err)
-	}
-	for _, v := range vs {
-		msg := fmt.Sprintf("%s: axe %s (%s): %s %v (%s)", page, v.ID, v.Impact, v.Help, v.Targets, v.HelpURL)
-		switch v.Impact {
-		case "serious", "critical":
-			t.Error(msg)
-		default:
-			t.Log(msg)
+	for _, scheme := range []string{"light", "dark"} {
+		dark := []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: dark}); err != nil {
+			t.Fatalf("%s: emulate %s: %v", page, scheme, err)
 		}
+		vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s (%s): axe.run: %v", page, scheme, err)
+		}
+		for _, v := range vs {
+			msg := fmt.Sprintf("%s (%s): axe %s (%s): %s %v (%s)", page, scheme, v.ID, v.Impact, v.Help, v.Targets, v.HelpURL)
+			switch v.Impact {
+			case "serious", "critical":
+				t.Error(msg)
+			default:
+				t.Log(msg)
+			}
+		}
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+		t.Fatalf("%s: reset media: %v", page, err)
 	}
 }
 
