@@ -35,9 +35,9 @@ type CleanupStats struct {
 // Cleanup runs one pass: it ends sessions past their deadlines with their due
 // reason, then archives (archive_expired) or purges every ended session. Only one
 // instance runs a pass at a time; every step is safe to repeat.
-func (s *Service) Cleanup(ctx context.Context) (CleanupStats, error) {
-	var stats CleanupStats
+func (s *Service) Cleanup(ctx context.Context) (stats CleanupStats, err error) {
 	start := time.Now()
+	at := s.now()
 	ok, err := s.st.Acquire(ctx, cleanupLeaseName, s.instance, cleanupLease, s.now())
 	if err != nil {
 		return stats, s.unavailable("cleanup lease", err)
@@ -46,6 +46,7 @@ func (s *Service) Cleanup(ctx context.Context) (CleanupStats, error) {
 		return stats, nil
 	}
 	stats.Ran = true
+	defer func() { s.notePass(at, time.Since(start), stats, err) }()
 	defer func() { s.metrics.CleanupPass(time.Since(start), stats.Ended, stats.Archived, stats.Purged) }()
 	defer func() {
 		if err := s.st.Release(context.WithoutCancel(ctx), cleanupLeaseName, s.instance); err != nil {

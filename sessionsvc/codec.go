@@ -26,6 +26,9 @@ type Meta struct {
 	Fingerprint  string `json:"fp"`
 	IP           string `json:"ip"` // client IP at sign-in, for ip_validation
 	CSRF         string `json:"x"`  // synchronizer token
+	// Theme is a copy of preferences.theme kept in the blob, so the layout of
+	// every page knows it without a state read; SetTheme writes both.
+	Theme string `json:"th,omitempty"`
 }
 
 func ms(t time.Time) int64         { return t.UnixMilli() }

@@ -174,9 +174,11 @@ func (s *Service) startSession(ctx context.Context, r *http.Request, user, recov
 		s.Record(sid, user, store.EventRecovered, map[string]string{"from": recoveredFrom})
 	}
 	sc := sessionContext{IP: ip, UserAgent: r.UserAgent(), Referrer: r.Referer(), Locale: localeFrom(r.Header.Get("Accept-Language"))}
-	if err := s.initState(ctx, m.SID, m.User, sc); err != nil {
+	theme, err := s.initState(ctx, m.SID, m.User, sc)
+	if err != nil {
 		return err
 	}
+	m.Theme = theme
 	st.meta = &m
 	st.ended = nil
 	st.touch = nil

@@ -59,6 +59,7 @@ type Current struct {
 	CreatedAt time.Time
 	AuthAt    time.Time // when the user last gave their password
 	Deadline  time.Time // the earliest of the three clocks
+	Theme     string    // "light", "dark", "system", or "" (never chosen)
 }
 
 // Current returns the request's signed-in session.
@@ -74,7 +75,7 @@ func (s *Service) Current(ctx context.Context) (Current, bool) {
 	}
 	m := st.meta
 	return Current{SID: m.SID, User: m.User, Role: m.Role, CSRFToken: m.CSRF,
-		CreatedAt: fromMS(m.CreatedAt), AuthAt: fromMS(m.AuthAt), Deadline: m.deadline()}, true
+		CreatedAt: fromMS(m.CreatedAt), AuthAt: fromMS(m.AuthAt), Deadline: m.deadline(), Theme: m.Theme}, true
 }
 
 // Ended returns why the session the request's cookie named has ended, when it

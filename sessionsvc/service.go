@@ -69,6 +69,11 @@ type Options struct {
 	Files *files.Manager
 	// Metrics receives the service's counters; nil records none.
 	Metrics *metrics.Metrics
+	// Backend names the store for the System page ("redis", "database",
+	// "memory"). Default: the config's storage.backend.
+	Backend string
+	// Version is the build's version, shown on the System page.
+	Version string
 }
 
 // Service is the session lifecycle service. It is safe for concurrent use.
@@ -97,6 +102,11 @@ type Service struct {
 
 	mu       sync.RWMutex
 	accounts map[string]Account
+
+	backend  string
+	version  string
+	passMu   sync.Mutex
+	lastPass *CleanupPass // this instance's last cleanup pass that ran; nil: none yet
 }
 
 // New builds a Service over a store. The config must have been validated.
@@ -115,6 +125,11 @@ func New(opts Options) (*Service, error) {
 		ua:       useragent.NewParser(),
 		files:    opts.Files,
 		metrics:  opts.Metrics,
+		backend:  opts.Backend,
+		version:  opts.Version,
+	}
+	if s.backend == "" {
+		s.backend = opts.Config.Storage.Backend
 	}
 	if opts.Metrics != nil {
 		s.st = instrumented{Store: s.st, m: opts.Metrics}

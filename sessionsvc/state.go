@@ -300,10 +300,11 @@ func (s *Service) SetProcessing(ctx context.Context, sid, status string, progres
 
 // initState writes what a new session starts with beyond the defaults: the
 // context it was created in, and the user's saved preferences (or the locale
-// its browser asked for).
-func (s *Service) initState(ctx context.Context, sid, user string, c sessionContext) error {
+// its browser asked for). It returns the theme those preferences name, for
+// the session's blob.
+func (s *Service) initState(ctx context.Context, sid, user string, c sessionContext) (string, error) {
 	if _, err := s.UpdateState(ctx, sid, store.CatUserData, -1, map[string]any{"context": c}, nil); err != nil {
-		return err
+		return "", err
 	}
 	prefs := map[string]any{}
 	for k, v := range defaultState(c.Locale)[store.CatPreferences] {
@@ -320,17 +321,17 @@ func (s *Service) initState(ctx context.Context, sid, user string, c sessionCont
 	for k, v := range prefs {
 		b, err := json.Marshal(v)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if u.Set[k], err = s.sealValue(sid, store.CatPreferences, k, b); err != nil {
-			return err
+			return "", err
 		}
 	}
 	_, err := s.st.UpdateState(ctx, sid, u)
 	if err != nil && !errors.Is(err, store.ErrSessionGone) {
-		return s.unavailable("init state", err)
+		return "", s.unavailable("init state", err)
 	}
-	return nil
+	return themeOf(prefs["theme"]), nil
 }
 
 // sessionContext is the context record a session is created with.
