@@ -35,6 +35,7 @@ var version = ""
 
 const usage = `usage:
   sessionconsole [serve] [-config FILE] [-addr HOST:PORT]   run the server
+  sessionconsole sessions list|show|terminate ...           list, show or end sessions on the configured store (sessions help)
   sessionconsole hash-password                              read a password from stdin, print its argon2id hash
   sessionconsole gen-key                                    print a new encryption key for security.encryption_keys
   sessionconsole version                                    print the version
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr, nil)
+	case "sessions":
+		return sessionsCmd(ctx, args, getenv, stdout, stderr)
 	case "hash-password":
 		return hashPassword(stdin, stdout)
 	case "gen-key":
