@@ -623,7 +623,7 @@ func detailMetaSection(m DetailMeta, now time.Time) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "</dl><h3>Network and browser</h3><div class=\"table-wrap\"><table class=\"responsive\" data-testid=\"detail-history\"><thead><tr><th scope=\"col\"></th><th scope=\"col\">IP address</th><th scope=\"col\">User agent</th></tr></thead> <tbody><tr><th scope=\"row\">First</th><td data-label=\"IP address\"><span class=\"mono\" data-testid=\"first-ip\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "</dl><h3>Network and browser</h3><div class=\"table-wrap\"><table class=\"responsive\" data-testid=\"detail-history\"><thead><tr><th scope=\"col\"><span class=\"visually-hidden\">When</span></th><th scope=\"col\">IP address</th><th scope=\"col\">User agent</th></tr></thead> <tbody><tr><th scope=\"row\">First</th><td data-label=\"IP address\"><span class=\"mono\" data-testid=\"first-ip\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
