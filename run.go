@@ -168,7 +168,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		host, _ := os.Hostname()
 		m = metrics.New(host + "/" + cfg.Server.Addr)
 	}
-	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: st, Logger: log, Now: now, Keys: ring, Files: fm, Metrics: m})
+	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: st, Logger: log, Now: now, Keys: ring, Files: fm, Metrics: m,
+		Backend: cfg.Storage.Backend, Version: versionString()})
 	if err != nil {
 		return err
 	}

@@ -22,4 +22,5 @@ type Console interface {
 	Aggregates(ctx context.Context, from, to time.Time) (sessionsvc.Aggregate, error)
 	Hourly(ctx context.Context, n int) ([]store.HourStats, error)
 	AuditLog(ctx context.Context, q store.AuditQuery) (store.AuditPage, error)
+	System(ctx context.Context) (sessionsvc.SystemInfo, error)
 }

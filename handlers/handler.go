@@ -44,6 +44,7 @@ type Sessions interface {
 	RecoveryLinkUser(ctx context.Context, token string) (string, error)
 	RecoverWithLink(ctx context.Context, r *http.Request, token string) (string, error)
 	RecordCurrent(ctx context.Context, typ string, data map[string]string)
+	SetTheme(ctx context.Context, theme string) error
 }
 
 // Handler serves every route. Build it with New and mount it with Register.
@@ -87,6 +88,7 @@ func (h *Handler) layout(c echo.Context, title string) views.LayoutProps {
 		p.User = &views.User{Name: cur.User, Role: cur.Role}
 		p.CSRFToken = cur.CSRFToken
 		p.Deadline = cur.Deadline
+		p.Theme = cur.Theme // kept in the session blob: no store read per page
 	}
 	return p
 }

@@ -64,6 +64,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	u.GET("/account/sessions", h.accountSessionList)
 	u.POST("/account/sessions/end-others", h.accountSessionEndOthers)
 	u.POST("/account/sessions/:sid/end", h.accountSessionEnd)
+	u.POST("/account/theme", h.accountTheme)
 
 	// Resuming an ended session: the user's own points, or an admin's one-time link.
 	u.GET("/recover", h.recoveryList)
@@ -87,6 +88,8 @@ func (h *Handler) Register(e *echo.Echo) {
 	ops.GET("/sessions/:sid", h.sessionShow)
 	admins.POST("/sessions/:sid/terminate", h.sessionTerminate)
 	admins.POST("/users/:user/terminate", h.userTerminate)
+	// console: system routes
+	ops.GET("/system", h.systemShow)
 	// console: audit routes
 	ops.GET("/audit", h.auditList)
 	ops.GET("/audit.csv", h.auditExport)

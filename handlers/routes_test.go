@@ -68,6 +68,7 @@ var accessRules = map[string]access{
 	"GET /account/sessions":             anySignedIn,
 	"POST /account/sessions/end-others": anySignedIn,
 	"POST /account/sessions/:sid/end":   anySignedIn,
+	"POST /account/theme":               anySignedIn,
 	"GET /recover":                      anySignedIn,
 	"POST /recover":                     anySignedIn,
 	"GET /recover/:token":               anySignedIn,
@@ -82,6 +83,7 @@ var accessRules = map[string]access{
 	"GET /admin/sessions/:sid": console,
 	"GET /admin/audit":         console,
 	"GET /admin/audit.csv":     console,
+	"GET /admin/system":        console,
 
 	// Console actions: admins only.
 	"POST /admin/sessions/:sid/terminate": adminOnly,

@@ -300,8 +300,8 @@ func (s *Service) SetProcessing(ctx context.Context, sid, status string, progres
 
 // initState writes what a new session starts with beyond the defaults: the
 // context it was created in, and the user's saved preferences (or the locale
-// its browser asked for). It returns the theme those preferences name, for
-// the session's blob.
+// its browser asked for). It returns the theme the user's saved preferences
+// name ("" without any), for the session's blob.
 func (s *Service) initState(ctx context.Context, sid, user string, c sessionContext) (string, error) {
 	if _, err := s.UpdateState(ctx, sid, store.CatUserData, -1, map[string]any{"context": c}, nil); err != nil {
 		return "", err
@@ -331,7 +331,10 @@ func (s *Service) initState(ctx context.Context, sid, user string, c sessionCont
 	if err != nil && !errors.Is(err, store.ErrSessionGone) {
 		return "", s.unavailable("init state", err)
 	}
-	return themeOf(prefs["theme"]), nil
+	// The blob's theme comes from the user's saved preferences only: a user
+	// who never saved any follows the browser's colour scheme rather than the
+	// category's default.
+	return themeOf(saved["theme"]), nil
 }
 
 // sessionContext is the context record a session is created with.

@@ -310,12 +310,12 @@ func TestLayoutNavByRole(t *testing.T) {
 		role string
 		want []string // nav test ids present
 	}{
-		{"admin", []string{"nav-console", "nav-sessions", "nav-audit", "nav-workspace", "nav-my-sessions"}},
-		{"operator", []string{"nav-console", "nav-sessions", "nav-audit", "nav-my-sessions"}},
+		{"admin", []string{"nav-console", "nav-sessions", "nav-audit", "nav-system", "nav-workspace", "nav-my-sessions"}},
+		{"operator", []string{"nav-console", "nav-sessions", "nav-audit", "nav-system", "nav-my-sessions"}},
 		{"analyst", []string{"nav-workspace", "nav-my-sessions"}},
 		{"unknown", []string{"nav-my-sessions"}},
 	}
-	hrefs := map[string]string{"nav-console": "/admin", "nav-sessions": "/admin/sessions", "nav-audit": "/admin/audit",
+	hrefs := map[string]string{"nav-console": "/admin", "nav-sessions": "/admin/sessions", "nav-audit": "/admin/audit", "nav-system": "/admin/system",
 		"nav-workspace": "/workspace", "nav-my-sessions": "/account/sessions"}
 	for _, tt := range tests {
 		t.Run(tt.role, func(t *testing.T) {
@@ -376,6 +376,41 @@ func TestLayoutTheme(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLayoutThemeSwitcher(t *testing.T) {
+	for _, theme := range []string{"light", "dark", "system", ""} {
+		t.Run(theme, func(t *testing.T) {
+			lp := signedIn("analyst")
+			lp.Theme = theme
+			p := render(t, ErrorPage(ErrorProps{Layout: lp, Status: 404}))
+			form := p.one(t, "theme-switcher")
+			if m, _ := attr(form, "method"); m != "post" {
+				t.Errorf("switcher method = %q, want post", m)
+			}
+			if a, _ := attr(form, "action"); a != "/account/theme" {
+				t.Errorf("switcher action = %q, want /account/theme", a)
+			}
+			if tok := hiddenField(t, form, "csrf_token"); tok != lp.CSRFToken {
+				t.Errorf("switcher csrf_token = %q, want the session's", tok)
+			}
+			for _, v := range []string{"light", "dark", "system"} {
+				b := p.one(t, "theme-"+v)
+				if got, _ := attr(b, "value"); got != v {
+					t.Errorf("theme-%s value = %q", v, got)
+				}
+				want := "false"
+				if v == theme {
+					want = "true"
+				}
+				if got, _ := attr(b, "aria-pressed"); got != want {
+					t.Errorf("theme-%s aria-pressed = %q, want %q", v, got, want)
+				}
+			}
+		})
+	}
+	p := render(t, ErrorPage(ErrorProps{Layout: anonymous(), Status: 404}))
+	p.none(t, "theme-switcher")
 }
 
 func TestCSRFField(t *testing.T) {
