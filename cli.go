@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +43,7 @@ const (
 	// the console's detail page.
 	cliValueLimit = 200
 	// cliMasked replaces the value of a key that looks secret, as the console.
-	cliMasked = "••••••"
+	cliMasked = sessionsvc.Masked
 	cliTime   = "2006-01-02 15:04:05Z07:00"
 )
 
@@ -537,62 +536,16 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// The masking below is the console's (handlers/session_show.go), repeated here
-// because main cannot reach the handlers' unexported helpers: a key whose name
-// says credential is masked, also inside JSON values at any depth; values are
-// cut to cliValueLimit characters.
-
-func secretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range []string{"password", "token", "secret", "key"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
+// displayValue shows a state value as the console does: a key whose name says
+// credential is masked, also inside JSON values at any depth (sessionsvc's
+// MaskJSON); values are cut to cliValueLimit characters.
 func displayValue(key string, raw json.RawMessage) string {
-	if secretKey(key) {
+	if sessionsvc.SecretKey(key) {
 		return cliMasked
 	}
-	s := maskJSON(raw)
+	s := sessionsvc.MaskJSON(raw)
 	if utf8.RuneCountInString(s) > cliValueLimit {
 		s = string([]rune(s)[:cliValueLimit]) + "…"
 	}
 	return s
-}
-
-func maskJSON(raw json.RawMessage) string {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return string(raw)
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(maskValue(v)); err != nil {
-		return string(raw)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-func maskValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			if secretKey(k) {
-				t[k] = cliMasked
-			} else {
-				t[k] = maskValue(x)
-			}
-		}
-	case []any:
-		for i, x := range t {
-			t[i] = maskValue(x)
-		}
-	}
-	return v
 }

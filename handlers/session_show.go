@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,7 +27,7 @@ const (
 	// page shows: state may hold whole result sets, the page is for a glance.
 	valueDisplayLimit = 200
 	// maskedValue replaces the value of a key that looks secret.
-	maskedValue = "••••••"
+	maskedValue = sessionsvc.Masked
 	// timelineSlot is the width of one bar of the timeline chart.
 	timelineSlot = 10 * time.Minute
 	// timelineSlots bounds the chart: a session lives at most max_lifetime_hours
@@ -215,64 +214,15 @@ func (h *Handler) detailState(ctx context.Context, sid string, st sessionsvc.Sta
 	return out, nil
 }
 
-// secretKey reports whether a key's name says its value is a credential.
-// It errs on the side of hiding: "monkey" is masked too.
-func secretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range []string{"password", "token", "secret", "key"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
 // displayStateValue is a state value as the console shows it: masked when
 // the key looks secret, with secret keys inside JSON objects masked at any
 // depth, and truncated.
 func displayStateValue(key string, raw json.RawMessage) views.DetailStateValue {
-	if secretKey(key) {
+	if sessionsvc.SecretKey(key) {
 		return views.DetailStateValue{Key: key, Value: maskedValue, Masked: true}
 	}
-	text, truncated := truncateRunes(maskJSON(raw), valueDisplayLimit)
+	text, truncated := truncateRunes(sessionsvc.MaskJSON(raw), valueDisplayLimit)
 	return views.DetailStateValue{Key: key, Value: text, Truncated: truncated}
-}
-
-// maskJSON returns raw with the values of secret-looking keys replaced, at
-// any depth. A value that is not JSON (state is always JSON; this is defence)
-// is shown as text.
-func maskJSON(raw json.RawMessage) string {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // keep numbers as written
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return string(raw)
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // the page escapes; \u003c would only confuse the reader
-	if err := enc.Encode(maskValue(v)); err != nil {
-		return string(raw)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-func maskValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			if secretKey(k) {
-				t[k] = maskedValue
-			} else {
-				t[k] = maskValue(x)
-			}
-		}
-	case []any:
-		for i, x := range t {
-			t[i] = maskValue(x)
-		}
-	}
-	return v
 }
 
 // truncateRunes cuts s to n characters, marking the cut with an ellipsis.
@@ -336,7 +286,7 @@ func eventData(d map[string]string) string {
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		v := d[k]
-		if secretKey(k) {
+		if sessionsvc.SecretKey(k) {
 			v = maskedValue
 		}
 		parts = append(parts, k+"="+v)
