@@ -104,6 +104,14 @@ func TestServeRefusesDemoAccountsOffLoopback(t *testing.T) {
 // startServe runs the real serve path on a free port and returns its address.
 func startServe(t *testing.T, args []string, env func(string) string) (addr string, stop func() error) {
 	t.Helper()
+	// The metrics listener takes a free port too: 9090 may be in use here.
+	base := env
+	env = func(k string) string {
+		if v := base(k); v != "" || k != "SESSIONCONSOLE_SERVER_METRICS_ADDR" {
+			return v
+		}
+		return "127.0.0.1:0"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
