@@ -251,6 +251,20 @@ func (s instrumented) Holder(ctx context.Context, name string, now time.Time) (s
 	return r0, r1, r2, err
 }
 
+func (s instrumented) SavePreview(ctx context.Context, id string, p store.Preview, ttl time.Duration) error {
+	start := time.Now()
+	err := s.Store.SavePreview(ctx, id, p, ttl)
+	s.m.ObserveStore("SavePreview", time.Since(start), err)
+	return err
+}
+
+func (s instrumented) Preview(ctx context.Context, id string, now time.Time) (store.Preview, bool, error) {
+	start := time.Now()
+	r0, r1, err := s.Store.Preview(ctx, id, now)
+	s.m.ObserveStore("Preview", time.Since(start), err)
+	return r0, r1, err
+}
+
 func (s instrumented) AppendEvents(ctx context.Context, events []store.Event, retention time.Duration) error {
 	start := time.Now()
 	err := s.Store.AppendEvents(ctx, events, retention)

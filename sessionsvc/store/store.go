@@ -524,6 +524,7 @@ type Store interface {
 	Analytics
 	Throttle
 	Leases
+	Previews
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

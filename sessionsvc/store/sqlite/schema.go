@@ -8,7 +8,7 @@ import (
 
 // schemaVersion is the PRAGMA user_version this code writes and understands.
 // Each entry of migrations takes the database from version i to i+1.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // recordCols are the columns of a store.Record, in the order scanRecord reads
 // them. The sessions, ended and archived tables all carry them.
@@ -305,6 +305,17 @@ CREATE INDEX audit_actor ON audit (actor, id);
 CREATE INDEX audit_action ON audit (action, id);
 CREATE INDEX audit_target ON audit (target, id);
 CREATE INDEX audit_expiry ON audit (expires_at);
+`,
+
+	// 3 -> 4: bulk-termination previews (issue 5), kept until expires_at
+	// (unix ms); SavePreview prunes a batch of expired ones.
+	`
+CREATE TABLE previews (
+	id         TEXT    PRIMARY KEY,
+	data       BLOB    NOT NULL,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX previews_expiry ON previews (expires_at);
 `,
 }
 

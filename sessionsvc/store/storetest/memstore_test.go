@@ -66,6 +66,7 @@ type mem struct {
 	fails    map[string]memFail
 	leases   map[string]memLease
 	an       memAnalytics
+	previews map[string]memPreview
 }
 
 func newMem() *mem {
@@ -73,6 +74,7 @@ func newMem() *mem {
 		blobs: map[string][]byte{}, recs: map[string]store.Record{}, tombs: map[string]store.Tombstone{},
 		archived: map[string]store.Archived{}, states: map[string]*memState{}, links: map[string]*memLink{},
 		prefs: map[string][]byte{}, fails: map[string]memFail{}, leases: map[string]memLease{},
+		previews: map[string]memPreview{},
 	}
 }
 
@@ -581,6 +583,31 @@ func (m *mem) Holder(_ context.Context, name string, now time.Time) (string, tim
 		return "", time.Time{}, false, nil
 	}
 	return l.holder, l.until, true, nil
+}
+
+type memPreview struct {
+	p     store.Preview
+	until time.Time
+}
+
+func (m *mem) SavePreview(_ context.Context, id string, p store.Preview, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p.SIDs, p.Users = slices.Clone(p.SIDs), slices.Clone(p.Users)
+	m.previews[id] = memPreview{p: p, until: p.CreatedAt.Add(ttl)}
+	return nil
+}
+
+func (m *mem) Preview(_ context.Context, id string, now time.Time) (store.Preview, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.previews[id]
+	if !ok || !now.Before(v.until) {
+		return store.Preview{}, false, nil
+	}
+	p := v.p
+	p.SIDs, p.Users = slices.Clone(p.SIDs), slices.Clone(p.Users)
+	return p, true, nil
 }
 
 func (m *mem) Ping(context.Context) error { return nil }

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Rekey", testRekey},
 		{"Throttle", testThrottle},
 		{"Leases", testLeases},
+		{"Previews", testPreviews},
 		{"Concurrency", testConcurrency},
 		{"Edges", testEdges},
 		{"Lifecycle", testLifecycle},
