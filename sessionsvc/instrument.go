@@ -334,3 +334,17 @@ func (s instrumented) QueryAudit(ctx context.Context, q store.AuditQuery) (store
 	s.m.ObserveStore("QueryAudit", time.Since(start), err)
 	return r0, err
 }
+
+func (s instrumented) SetAccountDisabled(ctx context.Context, user string, disabled bool) error {
+	start := time.Now()
+	err := s.Store.SetAccountDisabled(ctx, user, disabled)
+	s.m.ObserveStore("SetAccountDisabled", time.Since(start), err)
+	return err
+}
+
+func (s instrumented) AccountDisabled(ctx context.Context, user string) (bool, error) {
+	start := time.Now()
+	r0, err := s.Store.AccountDisabled(ctx, user)
+	s.m.ObserveStore("AccountDisabled", time.Since(start), err)
+	return r0, err
+}

@@ -516,8 +516,21 @@ type Leases interface {
 	Holder(ctx context.Context, name string, now time.Time) (holder string, until time.Time, ok bool, err error)
 }
 
+// Accounts keeps the accounts an administrator disabled. It lives in the
+// store, not in one instance's memory or config, so that every app instance
+// sharing the backend refuses a disabled account's sign-in at once.
+type Accounts interface {
+	// SetAccountDisabled marks user disabled or enabled again. Setting the
+	// state the account already has is not an error.
+	SetAccountDisabled(ctx context.Context, user string, disabled bool) error
+	// AccountDisabled reports whether user was disabled; an unknown user is
+	// (false, nil).
+	AccountDisabled(ctx context.Context, user string) (bool, error)
+}
+
 // Store is everything the session service needs from a backend.
 type Store interface {
+	Accounts
 	Blobs
 	Registry
 	State

@@ -8,7 +8,7 @@ import (
 
 // schemaVersion is the PRAGMA user_version this code writes and understands.
 // Each entry of migrations takes the database from version i to i+1.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // recordCols are the columns of a store.Record, in the order scanRecord reads
 // them. The sessions, ended and archived tables all carry them.
@@ -316,6 +316,13 @@ CREATE TABLE previews (
 	expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX previews_expiry ON previews (expires_at);
+`,
+
+	// 4 -> 5: accounts an administrator disabled (issue 5).
+	`
+CREATE TABLE disabled_accounts (
+	username TEXT PRIMARY KEY
+) WITHOUT ROWID;
 `,
 }
 

@@ -65,6 +65,7 @@ type mem struct {
 	prefs    map[string][]byte
 	fails    map[string]memFail
 	leases   map[string]memLease
+	disabled map[string]bool
 	an       memAnalytics
 	previews map[string]memPreview
 }
@@ -75,6 +76,7 @@ func newMem() *mem {
 		archived: map[string]store.Archived{}, states: map[string]*memState{}, links: map[string]*memLink{},
 		prefs: map[string][]byte{}, fails: map[string]memFail{}, leases: map[string]memLease{},
 		previews: map[string]memPreview{},
+		disabled: map[string]bool{},
 	}
 }
 
@@ -583,6 +585,23 @@ func (m *mem) Holder(_ context.Context, name string, now time.Time) (string, tim
 		return "", time.Time{}, false, nil
 	}
 	return l.holder, l.until, true, nil
+}
+
+func (m *mem) SetAccountDisabled(_ context.Context, user string, disabled bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if disabled {
+		m.disabled[user] = true
+	} else {
+		delete(m.disabled, user)
+	}
+	return nil
+}
+
+func (m *mem) AccountDisabled(_ context.Context, user string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.disabled[user], nil
 }
 
 type memPreview struct {

@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"State", testState},
 		{"Recovery", testRecovery},
 		{"Analytics", testAnalytics},
+		{"Accounts", testAccounts},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, newStore) })
