@@ -23,4 +23,7 @@ type Console interface {
 	Hourly(ctx context.Context, n int) ([]store.HourStats, error)
 	AuditLog(ctx context.Context, q store.AuditQuery) (store.AuditPage, error)
 	System(ctx context.Context) (sessionsvc.SystemInfo, error)
+	PreviewTermination(ctx context.Context, actor string, sel sessionsvc.Selection) (string, store.Preview, error)
+	LoadPreview(ctx context.Context, actor, id string) (store.Preview, error)
+	ConfirmTermination(ctx context.Context, actor, id, note string) (int, error)
 }

@@ -84,6 +84,8 @@ func (h *Handler) Register(e *echo.Echo) {
 	ops.GET("/counters", h.dashboardCounters)
 	// console: sessions routes
 	ops.GET("/sessions", h.sessionList)
+	admins.POST("/sessions/terminate", h.sessionTerminateBulk)
+	admins.POST("/sessions/terminate/confirm", h.sessionTerminateBulkConfirm)
 	// console: session detail routes
 	ops.GET("/sessions/:sid", h.sessionShow)
 	admins.POST("/sessions/:sid/terminate", h.sessionTerminate)

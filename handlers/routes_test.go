@@ -86,9 +86,10 @@ var accessRules = map[string]access{
 	"GET /admin/system":        console,
 
 	// Console actions: admins only.
-	"POST /admin/sessions/:sid/terminate": adminOnly,
-	"POST /admin/users/:user/terminate":   adminOnly,
-	"POST /admin/sessions/terminate":      adminOnly,
+	"POST /admin/sessions/:sid/terminate":    adminOnly,
+	"POST /admin/users/:user/terminate":      adminOnly,
+	"POST /admin/sessions/terminate":         adminOnly,
+	"POST /admin/sessions/terminate/confirm": adminOnly,
 }
 
 // endsSession lists routes whose success ends the caller's own session (and

@@ -185,5 +185,6 @@ func (h *Handler) sessionList(c echo.Context) error {
 		Layout: h.layout(c, "Sessions"),
 		Filter: views.SessionsFilter{User: q.User, Role: q.Role, IP: q.IP, Sort: string(q.Sort), N: q.N, DefaultN: defaultListRows},
 		Live:   live,
+		Notice: sessionsNotice(c),
 	}))
 }

@@ -1,0 +1,132 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+	"github.com/ppfiber/sessionconsole/views"
+)
+
+// maxPreviewID bounds the preview id a confirm may carry; the service makes
+// 32-character ids.
+const maxPreviewID = 64
+
+// reauthMessage is the refusal of a bulk step without a recent sign-in.
+const reauthMessage = "Ending sessions in bulk needs a recent sign-in (within 15 minutes): sign out, sign in again, then repeat."
+
+// sessionTerminateBulk previews ending the checked sessions (scope=selected,
+// the list's sid checkboxes) or every live session matching the list's filter
+// (scope=filter). Nothing ends here: the preview is kept server-side and the
+// page shows what its confirm would end.
+func (h *Handler) sessionTerminateBulk(c echo.Context) error {
+	ctx := c.Request().Context()
+	cur, _ := h.sessions.Current(ctx)
+	if h.now().Sub(cur.AuthAt) > recentAuth {
+		return h.renderError(c, http.StatusForbidden, "Sign in again", reauthMessage)
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return h.renderError(c, http.StatusBadRequest, "Bad request", "The form could not be read.")
+	}
+	var sel sessionsvc.Selection
+	switch form.Get("scope") {
+	case "selected":
+		q, err := bindSessionListQuery(url.Values{"sid": form["sid"]})
+		if err != nil {
+			return h.renderError(c, http.StatusBadRequest, "Bad request", err.Error())
+		}
+		if len(q.Selected) == 0 {
+			return h.renderError(c, http.StatusBadRequest, "Nothing selected",
+				"Check the sessions to end in the list first, or preview ending all sessions matching the filter.")
+		}
+		sel.SIDs = q.Selected
+	case "filter":
+		q, err := bindSessionListQuery(url.Values{"user": {form.Get("user")}, "role": {form.Get("role")}, "ip": {form.Get("ip")}})
+		if err != nil {
+			return h.renderError(c, http.StatusBadRequest, "Bad request", err.Error())
+		}
+		sel.Filter = store.Filter{User: q.User, Role: q.Role, IP: q.IP}
+	default:
+		return h.renderError(c, http.StatusBadRequest, "Bad request", "Choose the selected sessions or all sessions matching the filter.")
+	}
+	id, p, err := h.console.PreviewTermination(ctx, cur.User, sel)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.TerminatePreviewPage(h.previewProps(c, id, p)))
+}
+
+// sessionTerminateBulkConfirm ends the sessions of a preview the same admin
+// made, with a reason, and returns to the list with how many ended.
+func (h *Handler) sessionTerminateBulkConfirm(c echo.Context) error {
+	ctx := c.Request().Context()
+	cur, _ := h.sessions.Current(ctx)
+	if h.now().Sub(cur.AuthAt) > recentAuth {
+		return h.renderError(c, http.StatusForbidden, "Sign in again", reauthMessage)
+	}
+	id := c.FormValue("preview")
+	if id == "" || len(id) > maxPreviewID {
+		return h.previewGone(c)
+	}
+	reason, problem := terminateReason(c)
+	if problem != "" {
+		p, err := h.console.LoadPreview(ctx, cur.User, id)
+		if err != nil {
+			return h.previewError(c, err)
+		}
+		props := h.previewProps(c, id, p)
+		props.Error, props.Reason = problem, reason
+		return h.render(c, http.StatusBadRequest, views.TerminatePreviewPage(props))
+	}
+	n, err := h.console.ConfirmTermination(ctx, cur.User, id, reason)
+	if err != nil {
+		return h.previewError(c, err)
+	}
+	return redirect(c, "/admin/sessions?ended="+strconv.Itoa(n))
+}
+
+func (h *Handler) previewProps(c echo.Context, id string, p store.Preview) views.TerminatePreviewProps {
+	return views.TerminatePreviewProps{
+		Layout: h.layout(c, "End sessions"), PreviewID: id, Sessions: len(p.SIDs), Users: p.Users,
+		Selection: p.Filter, Minutes: int(sessionsvc.PreviewTTL.Minutes()),
+	}
+}
+
+// previewError answers a refused preview: unknown, expired and another
+// admin's look the same, so an id cannot be probed.
+func (h *Handler) previewError(c echo.Context, err error) error {
+	if errors.Is(err, sessionsvc.ErrPreviewGone) || errors.Is(err, sessionsvc.ErrPreviewActor) {
+		return h.previewGone(c)
+	}
+	return err
+}
+
+func (h *Handler) previewGone(c echo.Context) error {
+	return h.renderError(c, http.StatusNotFound, "Preview expired",
+		fmt.Sprintf("This preview is unknown or older than %d minutes. Nothing was ended: preview again from the sessions list.",
+			int(sessionsvc.PreviewTTL.Minutes())))
+}
+
+// sessionsNotice is the list's message after a bulk termination, built from
+// a number only: the query cannot put words on the page.
+func sessionsNotice(c echo.Context) string {
+	s := c.QueryParam("ended")
+	if s == "" {
+		return ""
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return ""
+	}
+	if n == 1 {
+		return "1 session was ended. Its user will see your reason at their next request."
+	}
+	return fmt.Sprintf("%d sessions were ended. Their users will see your reason at their next request.", n)
+}
