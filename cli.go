@@ -549,3 +549,83 @@ func displayValue(key string, raw json.RawMessage) string {
 	}
 	return s
 }
+
+const usersUsage = `usage:
+  sessionconsole users disable [-config FILE] USER -reason R
+  sessionconsole users enable [-config FILE] USER
+`
+
+// usersCmd runs `sessionconsole users disable|enable ...`: the console's
+// account actions, audited with actor cli:<os user>.
+func usersCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usersUsage)
+		return errors.New("users: missing subcommand (disable or enable)")
+	}
+	sub, args := args[0], args[1:]
+	var err error
+	switch sub {
+	case "disable", "enable":
+		err = usersSetDisabled(ctx, sub == "disable", args, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usersUsage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usersUsage)
+		return fmt.Errorf("users: unknown subcommand %q", sub)
+	}
+	if errors.Is(err, errUsage) {
+		fmt.Fprint(stderr, usersUsage)
+	}
+	return err
+}
+
+// usersSetDisabled disables an account (refusing its sign-in on every
+// instance and ending its sessions) or enables it again.
+func usersSetDisabled(ctx context.Context, disable bool, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	name := "users enable"
+	if disable {
+		name = "users disable"
+	}
+	fs, configPath := newFlagSet(name, stderr)
+	reason := fs.String("reason", "", "why (required to disable): audited and shown to the ended sessions")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return usageErr("%s takes one user name, got %d arguments", name, len(pos))
+	}
+	userName := pos[0]
+	*reason = strings.TrimSpace(*reason)
+	if disable {
+		switch n := utf8.RuneCountInString(*reason); {
+		case n == 0:
+			return usageErr("a reason is required (-reason R)")
+		case n > cliMaxReason:
+			return usageErr("the reason is too long: at most %d characters", cliMaxReason)
+		}
+	} else if *reason != "" {
+		return usageErr("users enable takes no -reason")
+	}
+
+	cs, err := openCLIService(ctx, *configPath, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer cs.close()
+	actor := cliActor(getenv)
+	if !disable {
+		if err := cs.svc.EnableUser(ctx, userName, actor); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "enabled user %s as %s\n", clean(userName), actor)
+		return nil
+	}
+	n, err := cs.svc.DisableUser(ctx, userName, actor, *reason)
+	if err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintf(stdout, "disabled user %s and ended %d %s as %s\n", clean(userName), n, plural(n, "session", "sessions"), actor)
+	return nil
+}

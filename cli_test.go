@@ -285,3 +285,91 @@ func TestClean(t *testing.T) {
 		}
 	}
 }
+
+// TestUsersCLI is `users disable|enable` on the database store: the account
+// is disabled in the store, its sessions end with account_disabled, and both
+// actions are audited as cli:<os user>.
+func TestUsersCLI(t *testing.T) {
+	dir := t.TempDir()
+	env := func(k string) string {
+		switch k {
+		case "SESSIONCONSOLE_STORAGE_PATH":
+			return filepath.Join(dir, "sessions.db")
+		case "SESSIONCONSOLE_STORAGE_FILES_PATH":
+			return filepath.Join(dir, "files")
+		}
+		return ""
+	}
+	cfg := []string{"-config", "config.yaml"}
+	addr, stop := startServe(t, []string{"-config", "config.yaml", "-addr", "127.0.0.1:0"}, env)
+	const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+	ana := cliSignIn(t, "http://"+addr, "analyst", firefox)
+	adm := cliSignIn(t, "http://"+addr, "admin", firefox)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, args := range [][]string{
+		{"users"},
+		{"users", "frob"},
+		{"users", "disable", "analyst"},
+		{"users", "disable", "analyst", "-reason", "  "},
+		{"users", "disable", "-reason", "x"},
+		{"users", "disable", "a", "b", "-reason", "x"},
+		{"users", "enable"},
+		{"users", "enable", "analyst", "-reason", "x"},
+	} {
+		_, errOut, err := cliRun(env, append(args, cfg...)...)
+		if err == nil {
+			t.Errorf("%q accepted", args)
+		} else if !strings.Contains(errOut, "usage") {
+			t.Errorf("%q: %v, no usage on stderr: %q", args, err, errOut)
+		}
+	}
+
+	out, errOut, err := cliRun(env, append([]string{"users", "disable", "analyst", "-reason", "left the company"}, cfg...)...)
+	if err != nil || !strings.Contains(out, "disabled user analyst and ended 1 session as cli:") {
+		t.Fatalf("disable: %v %q %q", err, out, errOut)
+	}
+	cs, err := openCLIService(t.Context(), "config.yaml", env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := cs.svc.Account(t.Context(), "analyst")
+	if err != nil || !acct.Disabled {
+		t.Errorf("after disable: %+v %v", acct, err)
+	}
+	if _, err := cs.svc.Get(t.Context(), ana); err == nil {
+		t.Errorf("the disabled user's session %s is still live", ana)
+	}
+	if _, err := cs.svc.Get(t.Context(), adm); err != nil {
+		t.Errorf("another user's session ended: %v", err)
+	}
+	cs.close()
+
+	out, errOut, err = cliRun(env, append([]string{"users", "enable", "analyst"}, cfg...)...)
+	if err != nil || !strings.Contains(out, "enabled user analyst as cli:") {
+		t.Fatalf("enable: %v %q %q", err, out, errOut)
+	}
+	cs, err = openCLIService(t.Context(), "config.yaml", env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.close()
+	if acct, err := cs.svc.Account(t.Context(), "analyst"); err != nil || acct.Disabled {
+		t.Errorf("after enable: %+v %v", acct, err)
+	}
+	for _, c := range []struct {
+		action, reason string
+		affected       int
+	}{{"disable", "left the company", 1}, {"enable", "", 0}} {
+		p, err := cs.svc.AuditLog(t.Context(), store.AuditQuery{Action: c.action, Target: "analyst"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Entries) != 1 || !strings.HasPrefix(p.Entries[0].Actor, "cli:") || p.Entries[0].Reason != c.reason ||
+			p.Entries[0].Result != "ok" || p.Entries[0].Affected != c.affected {
+			t.Errorf("audit of %s: %+v", c.action, p.Entries)
+		}
+	}
+}

@@ -36,6 +36,7 @@ var version = ""
 const usage = `usage:
   sessionconsole [serve] [-config FILE] [-addr HOST:PORT]   run the server
   sessionconsole sessions list|show|terminate ...           list, show or end sessions on the configured store (sessions help)
+  sessionconsole users disable|enable ...                   disable an account (its sessions end) or enable it (users help)
   sessionconsole hash-password                              read a password from stdin, print its argon2id hash
   sessionconsole gen-key                                    print a new encryption key for security.encryption_keys
   sessionconsole version                                    print the version
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, args, getenv, stdout, stderr, nil)
 	case "sessions":
 		return sessionsCmd(ctx, args, getenv, stdout, stderr)
+	case "users":
+		return usersCmd(ctx, args, getenv, stdout, stderr)
 	case "hash-password":
 		return hashPassword(stdin, stdout)
 	case "gen-key":

@@ -26,4 +26,8 @@ type Console interface {
 	PreviewTermination(ctx context.Context, actor string, sel sessionsvc.Selection) (string, store.Preview, error)
 	LoadPreview(ctx context.Context, actor, id string) (store.Preview, error)
 	ConfirmTermination(ctx context.Context, actor, id, note string) (int, error)
+	Account(ctx context.Context, user string) (sessionsvc.UserAccount, error)
+	UserRecoveryPoints(ctx context.Context, user string) ([]store.RecoveryPoint, error)
+	DisableUser(ctx context.Context, user, actor, reason string) (int, error)
+	EnableUser(ctx context.Context, user, actor string) error
 }

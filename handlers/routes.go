@@ -90,6 +90,10 @@ func (h *Handler) Register(e *echo.Echo) {
 	ops.GET("/sessions/:sid", h.sessionShow)
 	admins.POST("/sessions/:sid/terminate", h.sessionTerminate)
 	admins.POST("/users/:user/terminate", h.userTerminate)
+	// console: users routes
+	ops.GET("/users/:user", h.userShow)
+	admins.POST("/users/:user/disable", h.userDisable)
+	admins.POST("/users/:user/enable", h.userEnable)
 	// console: system routes
 	ops.GET("/system", h.systemShow)
 	// console: audit routes

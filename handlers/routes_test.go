@@ -84,10 +84,13 @@ var accessRules = map[string]access{
 	"GET /admin/audit":         console,
 	"GET /admin/audit.csv":     console,
 	"GET /admin/system":        console,
+	"GET /admin/users/:user":   console,
 
 	// Console actions: admins only.
 	"POST /admin/sessions/:sid/terminate":    adminOnly,
 	"POST /admin/users/:user/terminate":      adminOnly,
+	"POST /admin/users/:user/disable":        adminOnly,
+	"POST /admin/users/:user/enable":         adminOnly,
 	"POST /admin/sessions/terminate":         adminOnly,
 	"POST /admin/sessions/terminate/confirm": adminOnly,
 }

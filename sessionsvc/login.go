@@ -90,6 +90,24 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 		s.auditEvent(ctx, username, "login_failed", username, "bad credentials", "refused")
 		return LoginResult{}, ErrBadCredentials
 	}
+	// A disabled account is refused with the same generic error (the right
+	// password must not reveal itself), counted like a failure. Asked only
+	// here, at sign-in: requests keep their one read, since disabling
+	// ended the account's sessions.
+	disabled, err := s.st.AccountDisabled(ctx, acct.Username)
+	if err != nil {
+		return LoginResult{}, s.unavailable("account state", err)
+	}
+	if disabled {
+		for _, k := range keys {
+			if _, err := s.st.Fail(ctx, k.key, now, throttleWindow); err != nil {
+				return LoginResult{}, s.unavailable("login throttle", err)
+			}
+		}
+		s.log.InfoContext(ctx, "sign-in refused: account disabled", slog.String("user", acct.Username), slog.String("ip", ip))
+		s.auditEvent(ctx, acct.Username, "login_failed", acct.Username, "account disabled", "refused")
+		return LoginResult{}, ErrBadCredentials
+	}
 	if err := s.st.Reset(ctx, keys[0].key); err != nil {
 		return LoginResult{}, s.unavailable("login throttle", err)
 	}
