@@ -99,7 +99,7 @@ func newBackend(t *testing.T, name string, cfg sessionsvc.Config) *backend {
 	case "redis":
 		srv := redistest.Start(t)
 		st, err := redisstore.New(ctx, redisstore.Options{URL: srv.URL(), PoolSize: 16,
-			DialTimeout: 500 * time.Millisecond, ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond,
+			DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 			Grace: cfg.Grace()})
 		if err != nil {
 			t.Fatalf("redis store: %v", err)

@@ -317,7 +317,7 @@ func TestRedisOutageGives503ThenRecovers(t *testing.T) {
 			t.Errorf("503 touched the cookie")
 		}
 		if elapsed > 5*time.Second {
-			t.Errorf("503 took %v; the read timeout is 300ms", elapsed)
+			t.Errorf("503 took %v; the read timeout is 1s", elapsed)
 		}
 		waitOK(t, b, "/workspace")
 	})

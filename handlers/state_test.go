@@ -65,6 +65,8 @@ func TestStateNoLostUpdates(t *testing.T) {
 		}
 
 		// 50 incrementers of one key through the versioned update, with retry.
+		// (A store timeout would be ambiguous — the write may have landed — so
+		// the harness gives the store a generous timeout; any error fails.)
 		var conflicts sync.WaitGroup
 		for range 50 {
 			conflicts.Go(func() {
