@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
@@ -114,9 +115,16 @@ func TestUserDisable(t *testing.T) {
 		if r := adam.post("/admin/users/ana/disable", urlValues("reason", "x")); r.StatusCode != http.StatusForbidden {
 			t.Errorf("no CSRF token = %d, want 403", r.StatusCode)
 		}
+		// A sign-in older than 15 minutes is not enough.
+		a.Clock.Add(16 * time.Minute)
+		if r := adam.post("/admin/users/ana/disable", urlValues("reason", "x", "csrf_token", adam.csrf())); r.StatusCode != http.StatusForbidden ||
+			!strings.Contains(r.Body, "recent sign-in") {
+			t.Errorf("stale sign-in = %d, want 403 asking for a recent sign-in", r.StatusCode)
+		}
 		if n := len(sessionsOf(t, a, "ana")); n != 2 {
 			t.Fatalf("ana has %d sessions after refusals, want 2", n)
 		}
+		adam, _ = signedIn(t, a, "adam")
 
 		res := adam.post("/admin/users/ana/disable", urlValues("reason", "Contrato terminado", "csrf_token", adam.csrf()))
 		if res.StatusCode != http.StatusSeeOther {
