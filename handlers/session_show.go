@@ -104,7 +104,7 @@ func (h *Handler) sessionDetail(c echo.Context, sid string) (views.SessionDetail
 		CanAct:            cur.Role == sessionsvc.RoleAdmin,
 		Own:               cur.SID == sid,
 		RecentAuthMinutes: int(recentAuth / time.Minute),
-		AuthFresh:         now.Sub(cur.AuthAt) <= recentAuth,
+		AuthFresh:         h.signedInRecently(cur),
 	}
 
 	an, err := h.console.SessionAnalytics(ctx, sid)

@@ -28,7 +28,7 @@ const reauthMessage = "Ending sessions in bulk needs a recent sign-in (within 15
 func (h *Handler) sessionTerminateBulk(c echo.Context) error {
 	ctx := c.Request().Context()
 	cur, _ := h.sessions.Current(ctx)
-	if h.now().Sub(cur.AuthAt) > recentAuth {
+	if !h.signedInRecently(cur) {
 		return h.renderError(c, http.StatusForbidden, "Sign in again", reauthMessage)
 	}
 	form, err := c.FormParams()
@@ -68,7 +68,7 @@ func (h *Handler) sessionTerminateBulk(c echo.Context) error {
 func (h *Handler) sessionTerminateBulkConfirm(c echo.Context) error {
 	ctx := c.Request().Context()
 	cur, _ := h.sessions.Current(ctx)
-	if h.now().Sub(cur.AuthAt) > recentAuth {
+	if !h.signedInRecently(cur) {
 		return h.renderError(c, http.StatusForbidden, "Sign in again", reauthMessage)
 	}
 	id := c.FormValue("preview")

@@ -26,7 +26,7 @@ func (h *Handler) userDisable(c echo.Context) error {
 		return h.renderUser(c, user, http.StatusBadRequest, problem, reason)
 	case user == cur.User:
 		return h.renderUser(c, user, http.StatusConflict, "You cannot disable your own account.", reason)
-	case h.now().Sub(cur.AuthAt) > recentAuth:
+	case !h.signedInRecently(cur):
 		return h.renderUser(c, user, http.StatusForbidden,
 			"Disabling an account needs a recent sign-in (within 15 minutes): sign out, sign in again, then repeat.", reason)
 	}

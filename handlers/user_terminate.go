@@ -17,6 +17,11 @@ import (
 // fresh sign-in proves the admin is at the keyboard.
 const recentAuth = 15 * time.Minute
 
+// signedInRecently reports whether cur gave their password within recentAuth.
+func (h *Handler) signedInRecently(cur sessionsvc.Current) bool {
+	return h.now().Sub(cur.AuthAt) <= recentAuth
+}
+
 // maxUserLen bounds the user name in the URL; account names are short.
 const maxUserLen = 128
 
@@ -36,7 +41,7 @@ func (h *Handler) userTerminate(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	cur, _ := h.sessions.Current(ctx)
-	if h.now().Sub(cur.AuthAt) > recentAuth {
+	if !h.signedInRecently(cur) {
 		return h.renderDetail(c, from, http.StatusForbidden, "Sign in again",
 			"Ending every session of a user needs a recent sign-in (within 15 minutes): sign out, sign in again, then repeat.", "")
 	}

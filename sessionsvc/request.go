@@ -233,7 +233,7 @@ func (s *Service) check(ctx context.Context, r *http.Request, st *reqState) erro
 	if fp := fingerprint(r.UserAgent(), r.Header.Get("Accept-Language")); subtle.ConstantTimeCompare([]byte(fp), []byte(m.Fingerprint)) != 1 {
 		return end(store.ReasonSecurity, "browser changed", slog.String("user_agent", r.UserAgent()))
 	}
-	ip := s.ClientIP(r)
+	ip := st.ip // resolved once in Load
 	if s.cfg.Security.IPValidation && ip != m.IP {
 		return end(store.ReasonSecurity, "client IP changed", slog.String("ip_was", m.IP), slog.String("ip_now", ip))
 	}
