@@ -30,6 +30,10 @@ type Sessions interface {
 	EndedMessage(t store.Tombstone) string
 	Forget(ctx context.Context)
 	Login(ctx context.Context, r *http.Request, username, password string) (sessionsvc.LoginResult, error)
+	LoginSecondFactor(ctx context.Context, r *http.Request, pending, code string) (sessionsvc.LoginResult, error)
+	NewTOTPEnrolment(user, secret string) (sessionsvc.TOTPEnrolment, error)
+	CheckTOTPEnrolment(secret, code string) bool
+	HasTOTP(user string) bool
 	Logout(ctx context.Context) error
 	Refresh(ctx context.Context, r *http.Request) (time.Time, error)
 	CheckCSRF(ctx context.Context, r *http.Request) bool

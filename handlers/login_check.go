@@ -18,11 +18,14 @@ const (
 	maxPasswordLen = 1024
 )
 
-// loginCheck signs a user in. Failures say nothing about which part was wrong.
+// loginCheck signs a user in: the password form, then, for an account with a
+// TOTP secret, the code form (the pending field carries the signed state
+// between the two). Failures say nothing about which part was wrong.
 func (h *Handler) loginCheck(c echo.Context) error {
 	ctx := c.Request().Context()
 	r := c.Request()
 	username, password := r.PostFormValue("username"), r.PostFormValue("password")
+	pending, code := r.PostFormValue("pending"), r.PostFormValue("code")
 	next := safeNext(r.PostFormValue("next"))
 	fail := func(status int, msg string) error {
 		return h.render(c, status, views.LoginPage(views.LoginProps{
@@ -30,15 +33,38 @@ func (h *Handler) loginCheck(c echo.Context) error {
 			FormToken: h.sessions.LoginFormToken(), Next: next,
 		}))
 	}
+	askCode := func(status int, pending, msg string) error {
+		return h.render(c, status, views.LoginPage(views.LoginProps{
+			Layout: h.layout(c, "Sign in"), Username: username, Error: msg, Pending: pending,
+			FormToken: h.sessions.LoginFormToken(), Next: next,
+		}))
+	}
 	if !h.sessions.CheckLoginFormToken(r.PostFormValue("csrf_token")) {
 		return fail(http.StatusForbidden, "The sign-in form expired. Please try again.")
 	}
-	if username == "" || password == "" || len(username) > maxUsernameLen || len(password) > maxPasswordLen {
-		return fail(http.StatusUnauthorized, "Invalid username or password.")
+	var res sessionsvc.LoginResult
+	var err error
+	if pending != "" {
+		if len(pending) > 512 || len(code) > 16 {
+			return fail(http.StatusUnauthorized, "The code is wrong or has expired. Sign in again.")
+		}
+		res, err = h.sessions.LoginSecondFactor(ctx, r, pending, code)
+		if errors.Is(err, sessionsvc.ErrBadCode) {
+			// The same pending token stays good until it expires; after that
+			// the code form cannot succeed, which the message covers.
+			return askCode(http.StatusUnauthorized, pending, "The code is wrong, was used already, or has expired. Enter the current code from your authenticator app, or sign in again.")
+		}
+	} else {
+		if username == "" || password == "" || len(username) > maxUsernameLen || len(password) > maxPasswordLen {
+			return fail(http.StatusUnauthorized, "Invalid username or password.")
+		}
+		res, err = h.sessions.Login(ctx, r, username, password)
 	}
-	res, err := h.sessions.Login(ctx, r, username, password)
 	var throttled *sessionsvc.ThrottledError
+	var second *sessionsvc.SecondFactorRequired
 	switch {
+	case errors.As(err, &second):
+		return askCode(http.StatusOK, second.Pending, "")
 	case errors.As(err, &throttled):
 		secs := int(math.Ceil(throttled.RetryAfter.Seconds()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))

@@ -65,6 +65,8 @@ func (h *Handler) Register(e *echo.Echo) {
 	u.POST("/account/sessions/end-others", h.accountSessionEndOthers)
 	u.POST("/account/sessions/:sid/end", h.accountSessionEnd)
 	u.POST("/account/theme", h.accountTheme)
+	u.GET("/account/two-factor", h.accountTwoFactor)
+	u.POST("/account/two-factor", h.accountTwoFactorConfirm)
 
 	// Resuming an ended session: the user's own points, or an admin's one-time link.
 	u.GET("/recover", h.recoveryList)

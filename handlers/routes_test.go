@@ -69,6 +69,8 @@ var accessRules = map[string]access{
 	"POST /account/sessions/end-others": anySignedIn,
 	"POST /account/sessions/:sid/end":   anySignedIn,
 	"POST /account/theme":               anySignedIn,
+	"GET /account/two-factor":           anySignedIn,
+	"POST /account/two-factor":          anySignedIn,
 	"GET /recover":                      anySignedIn,
 	"POST /recover":                     anySignedIn,
 	"GET /recover/:token":               anySignedIn,

@@ -130,6 +130,10 @@ type Account struct {
 	Role         string `yaml:"role"` // admin | operator | analyst
 	PasswordHash string `yaml:"password_hash"`
 	Disabled     bool   `yaml:"disabled"`
+	// TOTPSecret, when set, makes the account give a time-based one-time
+	// code (RFC 6238: SHA-1, 6 digits, 30 s) after its password: the base32
+	// secret that the /account/two-factor page generates.
+	TOTPSecret string `yaml:"totp_secret"`
 }
 
 // Roles.

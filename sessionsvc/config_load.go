@@ -1064,5 +1064,10 @@ func accountProblems(accounts []Account, ps *problems) {
 		} else if _, err := parseArgonHash(a.PasswordHash); err != nil {
 			ps.add([]string{key}, "%s: not an argon2id PHC string%s: %v", key, who, err)
 		}
+		if key := base + ".totp_secret"; a.TOTPSecret != "" {
+			if err := checkTOTPSecret(a.TOTPSecret); err != nil {
+				ps.add([]string{key}, "%s: %v (copy the line the /account/two-factor page prints)", key, err)
+			}
+		}
 	}
 }

@@ -692,6 +692,11 @@ func TestConfigValidate(t *testing.T) {
 		{"bcrypt hash", func(c *Config) {
 			c.Accounts[0].PasswordHash = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
 		}, `accounts[0].password_hash: not an argon2id PHC string (user "admin"): algorithm "2a", want argon2id`},
+		{"totp secret not base32", func(c *Config) { c.Accounts[0].TOTPSecret = "not-a-secret!" },
+			`accounts[0].totp_secret: not a base32 secret (letters A-Z and digits 2-7)`},
+		{"totp secret too short", func(c *Config) { c.Accounts[0].TOTPSecret = "JBSWY3DP" },
+			`accounts[0].totp_secret: too short: 40 bits, want at least 80`},
+		{"totp secret", func(c *Config) { c.Accounts[0].TOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" }, ""},
 		{"hash with absurd cost", func(c *Config) {
 			c.Accounts[0].PasswordHash = strings.Replace(testHash, "m=65536", "m=4194304", 1)
 		}, `accounts[0].password_hash: not an argon2id PHC string (user "admin"): m=4194304`},

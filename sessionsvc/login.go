@@ -49,29 +49,18 @@ type LoginResult struct {
 // new token (never adopting one the browser brought) and registers it, evicting
 // the user's least recently active session beyond max_sessions_per_user. The
 // cookie is written by Save. Failures are ErrBadCredentials, *ThrottledError or
-// ErrUnavailable.
+// ErrUnavailable; an account with a TOTP secret gets *SecondFactorRequired
+// for a right password, and signs in through LoginSecondFactor.
 func (s *Service) Login(ctx context.Context, r *http.Request, username, password string) (LoginResult, error) {
-	st := stateFrom(ctx)
-	if st == nil {
+	if stateFrom(ctx) == nil {
 		return LoginResult{}, errors.New("sessionsvc: Login without Load")
 	}
 	now := s.now()
 	ip := s.ClientIP(r)
 	username = strings.TrimSpace(username)
-	keys := []struct {
-		key  string
-		free int
-	}{{"user:" + strings.ToLower(username), freeFailuresUser}, {"ip:" + ip, freeFailuresIP}}
-	for _, k := range keys {
-		n, last, err := s.st.Failures(ctx, k.key)
-		if err != nil {
-			return LoginResult{}, s.unavailable("login throttle", err)
-		}
-		if wait := last.Add(throttleDelay(n, k.free)).Sub(now); wait > 0 {
-			s.log.WarnContext(ctx, "sign-in throttled", slog.String("user", username), slog.String("ip", ip), slog.Int("failures", n))
-			s.auditEvent(ctx, username, "login_failed", username, "throttled", "refused")
-			return LoginResult{}, &ThrottledError{RetryAfter: wait}
-		}
+	keys, err := s.throttled(ctx, username, ip, now)
+	if err != nil {
+		return LoginResult{}, err
 	}
 
 	acct, known := s.account(username)
@@ -81,15 +70,60 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 	}
 	ok, _ := VerifyPassword(hash, password)
 	if !known || !ok || acct.Disabled {
-		for _, k := range keys {
-			if _, err := s.st.Fail(ctx, k.key, now, throttleWindow); err != nil {
-				return LoginResult{}, s.unavailable("login throttle", err)
-			}
+		if err := s.failLogin(ctx, keys, now); err != nil {
+			return LoginResult{}, err
 		}
 		s.log.InfoContext(ctx, "sign-in failed", slog.String("user", username), slog.String("ip", ip))
 		s.auditEvent(ctx, username, "login_failed", username, "bad credentials", "refused")
 		return LoginResult{}, ErrBadCredentials
 	}
+	if acct.TOTPSecret != "" {
+		// The password was right; the session waits for the code. Throttle
+		// counters stay: only a complete sign-in resets them.
+		return LoginResult{}, &SecondFactorRequired{User: acct.Username, Pending: s.pendingToken(acct.Username)}
+	}
+	return s.finishLogin(ctx, r, acct, ip, keys, "")
+}
+
+// throttleKey is one login failure counter and its free failures.
+type throttleKey struct {
+	key  string
+	free int
+}
+
+// throttled returns the failure counters of a sign-in for user from ip, or a
+// *ThrottledError while either of them asks the client to wait.
+func (s *Service) throttled(ctx context.Context, user, ip string, now time.Time) ([]throttleKey, error) {
+	keys := []throttleKey{{"user:" + strings.ToLower(user), freeFailuresUser}, {"ip:" + ip, freeFailuresIP}}
+	for _, k := range keys {
+		n, last, err := s.st.Failures(ctx, k.key)
+		if err != nil {
+			return nil, s.unavailable("login throttle", err)
+		}
+		if wait := last.Add(throttleDelay(n, k.free)).Sub(now); wait > 0 {
+			s.log.WarnContext(ctx, "sign-in throttled", slog.String("user", user), slog.String("ip", ip), slog.Int("failures", n))
+			s.auditEvent(ctx, user, "login_failed", user, "throttled", "refused")
+			return nil, &ThrottledError{RetryAfter: wait}
+		}
+	}
+	return keys, nil
+}
+
+// failLogin counts one failure on every key.
+func (s *Service) failLogin(ctx context.Context, keys []throttleKey, now time.Time) error {
+	for _, k := range keys {
+		if _, err := s.st.Fail(ctx, k.key, now, throttleWindow); err != nil {
+			return s.unavailable("login throttle", err)
+		}
+	}
+	return nil
+}
+
+// finishLogin signs in acct, whose credentials (and code, factor "totp")
+// were right: it refuses a disabled account, resets the account's throttle
+// and starts the session.
+func (s *Service) finishLogin(ctx context.Context, r *http.Request, acct Account, ip string, keys []throttleKey, factor string) (LoginResult, error) {
+	now := s.now()
 	// A disabled account is refused with the same generic error (the right
 	// password must not reveal itself), counted like a failure. Asked only
 	// here, at sign-in: requests keep their one read, since disabling
@@ -99,10 +133,8 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 		return LoginResult{}, s.unavailable("account state", err)
 	}
 	if disabled {
-		for _, k := range keys {
-			if _, err := s.st.Fail(ctx, k.key, now, throttleWindow); err != nil {
-				return LoginResult{}, s.unavailable("login throttle", err)
-			}
+		if err := s.failLogin(ctx, keys, now); err != nil {
+			return LoginResult{}, err
 		}
 		s.log.InfoContext(ctx, "sign-in refused: account disabled", slog.String("user", acct.Username), slog.String("ip", ip))
 		s.auditEvent(ctx, acct.Username, "login_failed", acct.Username, "account disabled", "refused")
@@ -117,7 +149,11 @@ func (s *Service) Login(ctx context.Context, r *http.Request, username, password
 		return LoginResult{}, err
 	}
 	s.log.InfoContext(ctx, "signed in", slog.String("sid", sid), slog.String("user", acct.Username), slog.String("role", acct.Role), slog.String("ip", ip))
-	s.auditEvent(ctx, acct.Username, "login", sid, "", "ok")
+	detail := ""
+	if factor != "" {
+		detail = "with " + factor
+	}
+	s.auditEvent(ctx, acct.Username, "login", sid, detail, "ok")
 	return LoginResult{SID: sid, Role: acct.Role}, nil
 }
 
