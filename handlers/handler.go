@@ -34,6 +34,9 @@ type Sessions interface {
 	NewTOTPEnrolment(user, secret string) (sessionsvc.TOTPEnrolment, error)
 	CheckTOTPEnrolment(secret, code string) bool
 	HasTOTP(user string) bool
+	AuthFresh(ctx context.Context) bool
+	RecentAuth() time.Duration
+	ConfirmPassword(ctx context.Context, r *http.Request, password, code string) error
 	Logout(ctx context.Context) error
 	Refresh(ctx context.Context, r *http.Request) (time.Time, error)
 	CheckCSRF(ctx context.Context, r *http.Request) bool

@@ -101,10 +101,9 @@ func (h *Handler) sessionDetail(c echo.Context, sid string) (views.SessionDetail
 	now := h.now()
 	p := views.SessionDetailProps{
 		Layout: h.layout(c, "Session "+shortSID(sid)), Now: now, SID: sid,
-		CanAct:            cur.Role == sessionsvc.RoleAdmin,
-		Own:               cur.SID == sid,
-		RecentAuthMinutes: int(recentAuth / time.Minute),
-		AuthFresh:         h.signedInRecently(cur),
+		CanAct: cur.Role == sessionsvc.RoleAdmin,
+		Own:    cur.SID == sid,
+		Reauth: h.reauth(c, "terminate-user"),
 	}
 
 	an, err := h.console.SessionAnalytics(ctx, sid)

@@ -18,9 +18,6 @@ import (
 // 32-character ids.
 const maxPreviewID = 64
 
-// reauthMessage is the refusal of a bulk step without a recent sign-in.
-const reauthMessage = "Ending sessions in bulk needs a recent sign-in (within 15 minutes): sign out, sign in again, then repeat."
-
 // sessionTerminateBulk previews ending the checked sessions (scope=selected,
 // the list's sid checkboxes) or every live session matching the list's filter
 // (scope=filter). Nothing ends here: the preview is kept server-side and the
@@ -28,9 +25,6 @@ const reauthMessage = "Ending sessions in bulk needs a recent sign-in (within 15
 func (h *Handler) sessionTerminateBulk(c echo.Context) error {
 	ctx := c.Request().Context()
 	cur, _ := h.sessions.Current(ctx)
-	if !h.signedInRecently(cur) {
-		return h.renderError(c, http.StatusForbidden, "Sign in again", reauthMessage)
-	}
 	form, err := c.FormParams()
 	if err != nil {
 		return h.renderError(c, http.StatusBadRequest, "Bad request", "The form could not be read.")
@@ -68,14 +62,19 @@ func (h *Handler) sessionTerminateBulk(c echo.Context) error {
 func (h *Handler) sessionTerminateBulkConfirm(c echo.Context) error {
 	ctx := c.Request().Context()
 	cur, _ := h.sessions.Current(ctx)
-	if !h.signedInRecently(cur) {
-		return h.renderError(c, http.StatusForbidden, "Sign in again", reauthMessage)
-	}
 	id := c.FormValue("preview")
 	if id == "" || len(id) > maxPreviewID {
 		return h.previewGone(c)
 	}
 	reason, problem := terminateReason(c)
+	status := http.StatusBadRequest
+	if problem == "" {
+		var err error
+		if problem, err = h.checkRecentAuth(c, "Ending sessions in bulk"); err != nil {
+			return err
+		}
+		status = http.StatusForbidden
+	}
 	if problem != "" {
 		p, err := h.console.LoadPreview(ctx, cur.User, id)
 		if err != nil {
@@ -83,7 +82,7 @@ func (h *Handler) sessionTerminateBulkConfirm(c echo.Context) error {
 		}
 		props := h.previewProps(c, id, p)
 		props.Error, props.Reason = problem, reason
-		return h.render(c, http.StatusBadRequest, views.TerminatePreviewPage(props))
+		return h.render(c, status, views.TerminatePreviewPage(props))
 	}
 	n, err := h.console.ConfirmTermination(ctx, cur.User, id, reason)
 	if err != nil {
@@ -95,7 +94,7 @@ func (h *Handler) sessionTerminateBulkConfirm(c echo.Context) error {
 func (h *Handler) previewProps(c echo.Context, id string, p store.Preview) views.TerminatePreviewProps {
 	return views.TerminatePreviewProps{
 		Layout: h.layout(c, "End sessions"), PreviewID: id, Sessions: len(p.SIDs), Users: p.Users,
-		Selection: p.Filter, Minutes: int(sessionsvc.PreviewTTL.Minutes()),
+		Selection: p.Filter, Minutes: int(sessionsvc.PreviewTTL.Minutes()), Reauth: h.reauth(c, "bulk"),
 	}
 }
 

@@ -208,13 +208,36 @@ func TestBulkTerminateRefusals(t *testing.T) {
 			t.Fatal("an expired preview ended the session")
 		}
 
-		// A stale sign-in is refused on both steps.
+		// A stale sign-in may preview (nothing ends), but the confirm needs
+		// the password: the preview page asks for it.
 		a.Clock.Add(10 * time.Minute)
-		if res := bulkPreview(fresh, urlValues("scope", "filter")); res.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "sign in again") {
-			t.Errorf("stale preview = %d, want 403 asking to sign in again", res.StatusCode)
+		res := bulkPreview(fresh, urlValues("scope", "selected", "sid", sid))
+		id = previewID(t, res)
+		if sdParse(t, res.Body).Find(`[data-testid="bulk-password"]`).Length() != 1 {
+			t.Errorf("stale sign-in: the preview page does not ask for the password")
 		}
-		if res := bulkConfirm(fresh, id, "tarde"); res.StatusCode != http.StatusForbidden {
-			t.Errorf("stale confirm = %d, want 403", res.StatusCode)
+		if res := bulkConfirm(fresh, id, "tarde"); res.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "recent sign-in") {
+			t.Errorf("stale confirm without password = %d, want 403 asking for a recent sign-in", res.StatusCode)
+		}
+		wrong := urlValues("preview", id, "reason", "tarde", "password", "not-it", "csrf_token", fresh.csrf())
+		if res := fresh.post("/admin/sessions/terminate/confirm", wrong); res.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "password is wrong") {
+			t.Errorf("stale confirm with a wrong password = %d, want 403 saying so", res.StatusCode)
+		}
+		if !sdLive(t, a, sid) {
+			t.Fatal("a refused confirm ended the session")
+		}
+		right := urlValues("preview", id, "reason", "tarde", "password", "alba-pw", "csrf_token", fresh.csrf())
+		if res := fresh.post("/admin/sessions/terminate/confirm", right); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("stale confirm with the password = %d, want 303\n%s", res.StatusCode, res.Body)
+		}
+		if sdLive(t, a, sid) {
+			t.Fatal("the confirmed preview did not end the session")
+		}
+		// The password counts as a new sign-in: the next confirm needs none.
+		_, olgaSID := signedIn(t, a, "olga")
+		id = previewID(t, bulkPreview(fresh, urlValues("scope", "selected", "sid", olgaSID)))
+		if res := bulkConfirm(fresh, id, "otra vez"); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("confirm right after giving the password = %d, want 303", res.StatusCode)
 		}
 	})
 }

@@ -11,7 +11,8 @@ import (
 
 // userDisable disables an account on an admin's request: it can no longer
 // sign in on any instance, and its sessions end with reason account_disabled.
-// Like ending every session of a user it needs a recent sign-in, and it
+// Like ending every session of a user it needs a recent sign-in (or the
+// password with the form), and it
 // refuses the admin's own account.
 func (h *Handler) userDisable(c echo.Context) error {
 	user := c.Param("user")
@@ -26,9 +27,11 @@ func (h *Handler) userDisable(c echo.Context) error {
 		return h.renderUser(c, user, http.StatusBadRequest, problem, reason)
 	case user == cur.User:
 		return h.renderUser(c, user, http.StatusConflict, "You cannot disable your own account.", reason)
-	case !h.signedInRecently(cur):
-		return h.renderUser(c, user, http.StatusForbidden,
-			"Disabling an account needs a recent sign-in (within 15 minutes): sign out, sign in again, then repeat.", reason)
+	}
+	if problem, err := h.checkRecentAuth(c, "Disabling an account"); err != nil {
+		return err
+	} else if problem != "" {
+		return h.renderUser(c, user, http.StatusForbidden, problem, reason)
 	}
 	n, err := h.console.DisableUser(ctx, user, cur.User, reason)
 	if err != nil {

@@ -38,6 +38,7 @@ func (h *Handler) userPage(c echo.Context, user string) (views.UserPageProps, er
 		Layout: h.layout(c, "User "+user), Now: now, User: user,
 		CanAct: cur.Role == sessionsvc.RoleAdmin,
 		Own:    cur.User == user,
+		Reauth: h.reauth(c, "disable"),
 	}
 	acct, err := h.console.Account(ctx, user)
 	if err != nil {

@@ -60,15 +60,24 @@ type StorageConfig struct {
 
 // SecurityConfig holds the cookie, request-validation and encryption settings.
 type SecurityConfig struct {
-	SecureCookies     bool     `yaml:"secure_cookies"`     // Secure + __Host- cookie name
-	SessionEncryption bool     `yaml:"session_encryption"` // encrypt blobs and state at rest (issue 3)
-	CSRFProtection    bool     `yaml:"csrf_protection"`
-	IPValidation      bool     `yaml:"ip_validation"`   // a change of client IP ends the session
-	TrustedProxies    []string `yaml:"trusted_proxies"` // CIDRs whose X-Forwarded-For is believed
-	SecretKey         string   `yaml:"secret_key"`      // base64, >= 32 bytes: signs login-form CSRF tokens; shared by all instances
+	SecureCookies     bool `yaml:"secure_cookies"`     // Secure + __Host- cookie name
+	SessionEncryption bool `yaml:"session_encryption"` // encrypt blobs and state at rest (issue 3)
+	CSRFProtection    bool `yaml:"csrf_protection"`
+	IPValidation      bool `yaml:"ip_validation"` // a change of client IP ends the session
+	// RecentAuthMinutes is how recently an admin must have given their
+	// password (signing in, or confirming it) for the actions that end many
+	// sessions or lock an account: terminate-user, bulk terminate, disable.
+	RecentAuthMinutes int      `yaml:"recent_auth_minutes"` // 15
+	TrustedProxies    []string `yaml:"trusted_proxies"`     // CIDRs whose X-Forwarded-For is believed
+	SecretKey         string   `yaml:"secret_key"`          // base64, >= 32 bytes: signs login-form CSRF tokens; shared by all instances
 	// EncryptionKeys seal session blobs and state: the first encrypts, all
 	// decrypt. Read them through Keys, which resolves KeyEnv.
 	EncryptionKeys []EncryptionKey `yaml:"encryption_keys"`
+}
+
+// RecentAuth is security.recent_auth_minutes as a duration.
+func (c SecurityConfig) RecentAuth() time.Duration {
+	return time.Duration(c.RecentAuthMinutes) * time.Minute
 }
 
 // EncryptionKey is one entry of security.encryption_keys: an id stored with

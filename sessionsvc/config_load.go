@@ -91,6 +91,7 @@ func DefaultConfig() Config {
 			SessionEncryption: true,
 			CSRFProtection:    true,
 			IPValidation:      false,
+			RecentAuthMinutes: 15,
 		},
 		Cleanup: CleanupConfig{
 			Enabled:         true,
@@ -780,6 +781,7 @@ func (s SecurityConfig) problems(ps *problems, getenv func(string) string) {
 			ps.add([]string{key}, "%s: %q is not a CIDR prefix (like 10.0.0.0/8) or an IP address", key, truncate(raw, 60))
 		}
 	}
+	ps.bounds("security.recent_auth_minutes", s.RecentAuthMinutes, 1, 24*60, "a day: hardly recent")
 	if s.SecretKey != "" {
 		const key = "security.secret_key"
 		// The value is a secret: messages never repeat it.

@@ -56,7 +56,7 @@ func TestConfigDefaultsAreTheSpecValues(t *testing.T) {
 		Storage: StorageConfig{Backend: "database", Path: "data/sessions.db", FilesPath: "data/files",
 			RedisURL: "redis://127.0.0.1:6379/0", Persistence: true, PoolSize: 32,
 			DialTimeout: 1000, ReadTimeout: 500, WriteTimeout: 500, QuotaMB: 50, MaxUploadMB: 20},
-		Security: SecurityConfig{SessionEncryption: true, CSRFProtection: true},
+		Security: SecurityConfig{SessionEncryption: true, CSRFProtection: true, RecentAuthMinutes: 15},
 		Cleanup:  CleanupConfig{Enabled: true, IntervalSeconds: 300, ArchiveExpired: true, ArchiveDays: 7},
 		Analytics: AnalyticsConfig{TrackEvents: true, TrackMetrics: true, RetentionDays: 30,
 			Timezone:   "America/Asuncion",

@@ -118,6 +118,23 @@ func matchTOTP(secret, code string, now time.Time) (int64, bool) {
 	return 0, false
 }
 
+// useCode reports whether code is acct's current one-time code and was not
+// used before: the step it matched is remembered in the store (the first Fail
+// on the step's key counts 1, a replay more), so every instance refuses a
+// replay.
+func (s *Service) useCode(ctx context.Context, acct Account, code string, now time.Time) (bool, error) {
+	step, ok := matchTOTP(acct.TOTPSecret, code, now)
+	if !ok {
+		return false, nil
+	}
+	key := "totp:" + strings.ToLower(acct.Username) + ":" + strconv.FormatInt(step, 10)
+	n, err := s.st.Fail(ctx, key, now, 2*(totpSkew+1)*totpPeriod*time.Second)
+	if err != nil {
+		return false, s.unavailable("one-time code", err)
+	}
+	return n == 1, nil
+}
+
 // LoginSecondFactor finishes a sign-in that Login answered with
 // *SecondFactorRequired: it checks the pending token and the one-time code
 // and, when both hold, starts the session as Login does. Wrong codes count as
@@ -141,14 +158,9 @@ func (s *Service) LoginSecondFactor(ctx context.Context, r *http.Request, pendin
 	if !known || acct.Disabled || acct.TOTPSecret == "" {
 		return LoginResult{}, ErrBadCode
 	}
-	step, ok := matchTOTP(acct.TOTPSecret, code, now)
-	if ok {
-		// Used once: the first Fail on the step's key counts 1, a replay more.
-		n, err := s.st.Fail(ctx, "totp:"+strings.ToLower(acct.Username)+":"+strconv.FormatInt(step, 10), now, 2*(totpSkew+1)*totpPeriod*time.Second)
-		if err != nil {
-			return LoginResult{}, s.unavailable("one-time code", err)
-		}
-		ok = n == 1
+	ok, err = s.useCode(ctx, acct, code, now)
+	if err != nil {
+		return LoginResult{}, err
 	}
 	if !ok {
 		if err := s.failLogin(ctx, keys, now); err != nil {
@@ -217,4 +229,64 @@ func (s *Service) CheckTOTPEnrolment(secret, code string) bool {
 func (s *Service) HasTOTP(user string) bool {
 	a, ok := s.account(user)
 	return ok && a.TOTPSecret != ""
+}
+
+// ErrWrongPassword is a failed password confirmation of a signed-in user.
+var ErrWrongPassword = errors.New("sessionsvc: wrong password or code")
+
+// AuthFresh reports whether the signed-in user gave their password within
+// security.recent_auth_minutes.
+func (s *Service) AuthFresh(ctx context.Context) bool {
+	cur, ok := s.Current(ctx)
+	return ok && s.now().Sub(cur.AuthAt) <= s.cfg.Security.RecentAuth()
+}
+
+// RecentAuth is security.recent_auth_minutes.
+func (s *Service) RecentAuth() time.Duration { return s.cfg.Security.RecentAuth() }
+
+// ConfirmPassword checks the signed-in user's password (and one-time code,
+// for an account with a TOTP secret) again and, when right, records the time
+// as their latest authentication, so that the actions needing a recent
+// sign-in are allowed for security.recent_auth_minutes. Failures count
+// against the same throttle as sign-ins (*ThrottledError) and are audited;
+// they never end the session.
+func (s *Service) ConfirmPassword(ctx context.Context, r *http.Request, password, code string) error {
+	st := stateFrom(ctx)
+	if st == nil || st.meta == nil {
+		return ErrNoSession
+	}
+	user := st.meta.User
+	now := s.now()
+	ip := s.ClientIP(r)
+	keys, err := s.throttled(ctx, user, ip, now)
+	if err != nil {
+		return err
+	}
+	acct, known := s.account(user)
+	ok := false
+	if known {
+		ok, _ = VerifyPassword(acct.PasswordHash, password)
+	}
+	if ok && acct.TOTPSecret != "" {
+		if ok, err = s.useCode(ctx, acct, code, now); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		if err := s.failLogin(ctx, keys, now); err != nil {
+			return err
+		}
+		s.log.InfoContext(ctx, "password confirmation failed", slog.String("user", user), slog.String("ip", ip))
+		s.auditEvent(ctx, user, "reauth_failed", st.meta.SID, "wrong password or code", "refused")
+		return ErrWrongPassword
+	}
+	if err := s.st.Reset(ctx, keys[0].key); err != nil {
+		return s.unavailable("login throttle", err)
+	}
+	st.mu.Lock()
+	st.meta.AuthAt = ms(now)
+	st.dirty = true
+	st.mu.Unlock()
+	s.auditEvent(ctx, user, "reauth", st.meta.SID, "", "ok")
+	return nil
 }

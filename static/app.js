@@ -177,6 +177,30 @@
     }
   });
 
+  // (b2) The store-unreachable banner. Live updates (polling) that get a 503
+  // or no answer show it; the next answered one hides it. htmx does not swap
+  // error responses, so the page keeps its last good figures meanwhile.
+  function storeBanner(show) {
+    var el = document.getElementById("store-banner");
+    if (el && el.hidden === show) {
+      el.hidden = !show;
+    }
+  }
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail && evt.detail.xhr;
+    if (xhr && xhr.status === 503) {
+      storeBanner(true);
+    }
+  });
+  document.addEventListener("htmx:sendError", function () {
+    storeBanner(true);
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    if (evt.detail && evt.detail.successful) {
+      storeBanner(false);
+    }
+  });
+
   // Another tab of this session got a new deadline.
   window.addEventListener("storage", function (evt) {
     if (evt.key === DEADLINE_KEY && evt.newValue && session.deadline) {
