@@ -285,6 +285,60 @@ func TestBrowserConsole(t *testing.T) {
 		shoot(t, admin, shots, name("audit"))
 		checkA11y(t, admin, "audit")
 
+		// Bulk: two more analyst sessions; the admin checks both rows,
+		// previews in the panel above the list (no page change), confirms
+		// with a reason, and the rows leave in place.
+		var bulk []string
+		for range 2 {
+			b := a.browser()
+			b.login("ana")
+		}
+		for _, r := range sessionsOf(t, a, "ana") {
+			bulk = append(bulk, r.SID)
+		}
+		if len(bulk) != 2 {
+			t.Fatalf("analyst has %d sessions, want 2", len(bulk))
+		}
+		rowOf := func(sid string) string { return fmt.Sprintf(`tr[data-testid="session-row"][data-sid=%q]`, sid) }
+		err = chromedp.Do(list,
+			chromedp.Navigate(a.URL+"/admin/sessions"),
+			chromedp.WaitVisible(chromedp.CSS(rowOf(bulk[0]))),
+			chromedp.WaitVisible(chromedp.CSS(rowOf(bulk[1]))),
+			chromedp.Click(chromedp.CSS(rowOf(bulk[0])+` input[name="sid"]`)),
+			chromedp.Click(chromedp.CSS(rowOf(bulk[1])+` input[name="sid"]`)),
+			chromedp.Click(chromedp.CSS(`[data-testid="bulk-preview-selected"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#bulk-panel [data-testid="terminate-preview"]`)),
+		)
+		if err != nil {
+			t.Fatalf("bulk preview: %v", err)
+		}
+		if got := textOf(t, list, `[data-testid="preview-sessions"]`); got != "2" {
+			t.Errorf("bulk preview counts %q sessions, want 2", got)
+		}
+		shoot(t, list, shots, name("bulk-preview"))
+		checkA11y(t, list, "bulk preview")
+		err = chromedp.Do(list,
+			chromedp.SendKeys(chromedp.CSS(`[data-testid="preview-reason"]`), "Mantenimiento"),
+			chromedp.Click(chromedp.CSS(`[data-testid="preview-confirm"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#bulk-panel [data-testid="bulk-done"]`)),
+			chromedp.WaitNotPresent(chromedp.CSS(rowOf(bulk[0]))),
+			chromedp.WaitNotPresent(chromedp.CSS(rowOf(bulk[1]))),
+		)
+		if err != nil {
+			t.Fatalf("bulk confirm: %v", err)
+		}
+		if loc, _ := chromedp.Run(list, chromedp.Location()); !strings.HasSuffix(loc, "/admin/sessions") {
+			t.Errorf("bulk flow navigated to %s, want it to stay on the list", loc)
+		}
+		if got := textOf(t, list, `[data-testid="bulk-done"]`); !strings.HasPrefix(got, "2 sessions were ended") {
+			t.Errorf("bulk result = %q", got)
+		}
+		if n := len(sessionsOf(t, a, "ana")); n != 0 {
+			t.Errorf("analyst has %d sessions after the bulk confirm, want 0", n)
+		}
+		shoot(t, list, shots, name("bulk-done"))
+		checkA11y(t, list, "bulk done")
+
 		// The admin's own sessions page.
 		err = chromedp.Do(admin,
 			chromedp.Navigate(a.URL+"/account/sessions"),

@@ -27,34 +27,53 @@ func (h *Handler) sessionTerminateBulk(c echo.Context) error {
 	cur, _ := h.sessions.Current(ctx)
 	form, err := c.FormParams()
 	if err != nil {
-		return h.renderError(c, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		return h.bulkRefuse(c, http.StatusBadRequest, "Bad request", "The form could not be read.")
 	}
 	var sel sessionsvc.Selection
 	switch form.Get("scope") {
 	case "selected":
 		q, err := bindSessionListQuery(url.Values{"sid": form["sid"]})
 		if err != nil {
-			return h.renderError(c, http.StatusBadRequest, "Bad request", err.Error())
+			return h.bulkRefuse(c, http.StatusBadRequest, "Bad request", err.Error())
 		}
 		if len(q.Selected) == 0 {
-			return h.renderError(c, http.StatusBadRequest, "Nothing selected",
+			return h.bulkRefuse(c, http.StatusBadRequest, "Nothing selected",
 				"Check the sessions to end in the list first, or preview ending all sessions matching the filter.")
 		}
 		sel.SIDs = q.Selected
 	case "filter":
 		q, err := bindSessionListQuery(url.Values{"user": {form.Get("user")}, "role": {form.Get("role")}, "ip": {form.Get("ip")}})
 		if err != nil {
-			return h.renderError(c, http.StatusBadRequest, "Bad request", err.Error())
+			return h.bulkRefuse(c, http.StatusBadRequest, "Bad request", err.Error())
 		}
 		sel.Filter = store.Filter{User: q.User, Role: q.Role, IP: q.IP}
 	default:
-		return h.renderError(c, http.StatusBadRequest, "Bad request", "Choose the selected sessions or all sessions matching the filter.")
+		return h.bulkRefuse(c, http.StatusBadRequest, "Bad request", "Choose the selected sessions or all sessions matching the filter.")
 	}
 	id, p, err := h.console.PreviewTermination(ctx, cur.User, sel)
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, views.TerminatePreviewPage(h.previewProps(c, id, p)))
+	return h.renderPreview(c, http.StatusOK, h.previewProps(c, id, p))
+}
+
+// renderPreview shows a preview: the whole page, or with htmx the panel of
+// the sessions list.
+func (h *Handler) renderPreview(c echo.Context, status int, p views.TerminatePreviewProps) error {
+	if isHTMX(c) {
+		p.Panel = true
+		return h.render(c, status, views.TerminatePreviewPanel(p))
+	}
+	return h.render(c, status, views.TerminatePreviewPage(p))
+}
+
+// bulkRefuse answers a refused bulk step: the error page, or with htmx the
+// message in the panel.
+func (h *Handler) bulkRefuse(c echo.Context, status int, title, msg string) error {
+	if isHTMX(c) {
+		return h.render(c, status, views.TerminatePreviewPanel(views.TerminatePreviewProps{Error: msg}))
+	}
+	return h.renderError(c, status, title, msg)
 }
 
 // sessionTerminateBulkConfirm ends the sessions of a preview the same admin
@@ -82,11 +101,20 @@ func (h *Handler) sessionTerminateBulkConfirm(c echo.Context) error {
 		}
 		props := h.previewProps(c, id, p)
 		props.Error, props.Reason = problem, reason
-		return h.render(c, status, views.TerminatePreviewPage(props))
+		return h.renderPreview(c, status, props)
+	}
+	// The previewed sids, for htmx to remove their rows: those that were no
+	// longer live have left the list already, or will at the next poll.
+	p, err := h.console.LoadPreview(ctx, cur.User, id)
+	if err != nil {
+		return h.previewError(c, err)
 	}
 	n, err := h.console.ConfirmTermination(ctx, cur.User, id, reason)
 	if err != nil {
 		return h.previewError(c, err)
+	}
+	if isHTMX(c) {
+		return h.render(c, http.StatusOK, views.TerminateDone(n, p.SIDs))
 	}
 	return redirect(c, "/admin/sessions?ended="+strconv.Itoa(n))
 }
@@ -108,7 +136,7 @@ func (h *Handler) previewError(c echo.Context, err error) error {
 }
 
 func (h *Handler) previewGone(c echo.Context) error {
-	return h.renderError(c, http.StatusNotFound, "Preview expired",
+	return h.bulkRefuse(c, http.StatusNotFound, "Preview expired",
 		fmt.Sprintf("This preview is unknown or older than %d minutes. Nothing was ended: preview again from the sessions list.",
 			int(sessionsvc.PreviewTTL.Minutes())))
 }
@@ -124,8 +152,5 @@ func sessionsNotice(c echo.Context) string {
 	if err != nil || n < 0 {
 		return ""
 	}
-	if n == 1 {
-		return "1 session was ended. Its user will see your reason at their next request."
-	}
-	return fmt.Sprintf("%d sessions were ended. Their users will see your reason at their next request.", n)
+	return views.EndedNotice(n)
 }

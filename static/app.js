@@ -201,6 +201,32 @@
     }
   });
 
+  // (b3) Forms inside [data-swap-errors] show their refusals (4xx: a reason
+  // missing, a wrong password, an expired preview) in their target instead
+  // of dropping them, as htmx does by default.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail && evt.detail.xhr;
+    var elt = evt.detail && evt.detail.elt;
+    if (xhr && xhr.status >= 400 && xhr.status < 500 && elt && elt.closest && elt.closest("[data-swap-errors]")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+
+  // (b4) Links with data-clear="#id" empty that element (a panel's Cancel)
+  // instead of navigating; without JavaScript they are plain links.
+  document.addEventListener("click", function (evt) {
+    var link = evt.target && evt.target.closest ? evt.target.closest("a[data-clear]") : null;
+    if (!link) {
+      return;
+    }
+    var target = document.querySelector(link.getAttribute("data-clear"));
+    if (target) {
+      evt.preventDefault();
+      target.textContent = "";
+    }
+  });
+
   // Another tab of this session got a new deadline.
   window.addEventListener("storage", function (evt) {
     if (evt.key === DEADLINE_KEY && evt.newValue && session.deadline) {
