@@ -3,8 +3,11 @@ package analysis
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"flag"
+	"io"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,7 +34,7 @@ func parseDemo(tb testing.TB, data []byte) []comments.Comment {
 	for {
 		rec, err := r.Read()
 		if err != nil {
-			if err.Error() == "EOF" {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			tb.Fatal(err)
@@ -65,5 +68,22 @@ func TestDemoData(t *testing.T) {
 	}
 	if !bytes.Equal(data, DemoCSV) {
 		t.Fatal("testdata/demo_comments.csv is not what the generator makes: go test ./sessionsvc/analysis -run TestDemoData -update")
+	}
+}
+
+// The upload parser reads the demo file as the tests do.
+func TestDemoThroughParser(t *testing.T) {
+	got, info, err := comments.Parse(bytes.NewReader(DemoCSV), comments.DefaultLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := parseDemo(t, DemoCSV)
+	if info.Rows != len(want) || len(got) != len(want) {
+		t.Fatalf("parser: %d comments (%+v), want %d", len(got), info, len(want))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("parser: %+v, want %+v", got[i], want[i])
+		}
 	}
 }
