@@ -17,6 +17,7 @@ type Console interface {
 	SessionAnalytics(ctx context.Context, sid string) (sessionsvc.SessionAnalytics, error)
 	Archived(ctx context.Context, sid string) (sessionsvc.ArchivedSession, error)
 	Terminate(ctx context.Context, sid, actor, note string) error
+	SaveRecoveryPoint(ctx context.Context, sid, actor string) (int, error)
 	TerminateUser(ctx context.Context, user, actor, note string) (int, error)
 	Today(ctx context.Context) (sessionsvc.Aggregate, error)
 	Aggregates(ctx context.Context, from, to time.Time) (sessionsvc.Aggregate, error)

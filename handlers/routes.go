@@ -91,6 +91,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	// console: session detail routes
 	ops.GET("/sessions/:sid", h.sessionShow)
 	admins.POST("/sessions/:sid/terminate", h.sessionTerminate)
+	admins.POST("/sessions/:sid/recovery-point", h.sessionRecoveryPoint)
 	admins.POST("/users/:user/terminate", h.userTerminate)
 	// console: users routes
 	ops.GET("/users/:user", h.userShow)

@@ -89,12 +89,13 @@ var accessRules = map[string]access{
 	"GET /admin/users/:user":   console,
 
 	// Console actions: admins only.
-	"POST /admin/sessions/:sid/terminate":    adminOnly,
-	"POST /admin/users/:user/terminate":      adminOnly,
-	"POST /admin/users/:user/disable":        adminOnly,
-	"POST /admin/users/:user/enable":         adminOnly,
-	"POST /admin/sessions/terminate":         adminOnly,
-	"POST /admin/sessions/terminate/confirm": adminOnly,
+	"POST /admin/sessions/:sid/terminate":      adminOnly,
+	"POST /admin/sessions/:sid/recovery-point": adminOnly,
+	"POST /admin/users/:user/terminate":        adminOnly,
+	"POST /admin/users/:user/disable":          adminOnly,
+	"POST /admin/users/:user/enable":           adminOnly,
+	"POST /admin/sessions/terminate":           adminOnly,
+	"POST /admin/sessions/terminate/confirm":   adminOnly,
 }
 
 // endsSession lists routes whose success ends the caller's own session (and

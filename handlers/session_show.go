@@ -73,6 +73,15 @@ func detailNotice(c echo.Context) string {
 			return "1 session of this user was ended."
 		}
 		return fmt.Sprintf("%d sessions of this user were ended.", n)
+	case "saved":
+		n, err := strconv.Atoi(c.QueryParam("n"))
+		switch {
+		case err != nil || n < 0:
+			return ""
+		case n == 0:
+			return "Nothing to save yet: this session has no versioned state."
+		}
+		return fmt.Sprintf("A recovery point was saved: a snapshot of %d %s, listed under State.", n, map[bool]string{true: "category", false: "categories"}[n == 1])
 	}
 	return ""
 }

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -400,6 +401,60 @@ func TestSessionDetailAnalytics(t *testing.T) {
 		res := olga.get(older, "HX-Request", "true")
 		if strings.Contains(res.Body, "<html") || !strings.Contains(res.Body, `id="session-events"`) {
 			t.Errorf("htmx paging did not return the fragment:\n%s", res.Body)
+		}
+	})
+}
+
+func TestSaveRecoveryPoint(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be string) {
+		a := newApp(t, be)
+		_, sid := signedIn(t, a, "ana")
+		adam, _ := signedIn(t, a, "adam")
+		ctx := t.Context()
+		if _, err := a.Svc.SetStateValue(ctx, sid, "user_data", "notes", "primera versión"); err != nil {
+			t.Fatal(err)
+		}
+		before, err := a.Svc.Snapshots(ctx, sid, "user_data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := adam.post("/admin/sessions/"+sid+"/recovery-point", urlValues("csrf_token", adam.csrf()))
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("save recovery point = %d, want 303\n%s", res.StatusCode, res.Body)
+		}
+		page := adam.get(res.Header.Get("Location"))
+		if got := sdParse(t, page.Body).Find(`[data-testid="detail-notice"]`).Text(); !strings.Contains(got, "recovery point was saved") {
+			t.Errorf("notice = %q", got)
+		}
+		after, err := a.Svc.Snapshots(ctx, sid, "user_data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(before)+1 {
+			t.Fatalf("user_data has %d snapshots, want %d", len(after), len(before)+1)
+		}
+		var notes string
+		json.Unmarshal(after[0].Values["notes"], &notes)
+		if notes != "primera versión" {
+			t.Errorf("the new snapshot holds notes %q, want the current value", notes)
+		}
+		// The session's data is unchanged.
+		if v, _, _ := a.Svc.StateValue(ctx, sid, "user_data", "notes"); string(v) != `"primera versión"` {
+			t.Errorf("notes after saving = %s", v)
+		}
+		// Audited, and refused without CSRF or for an ended session.
+		page2, err := a.Svc.AuditLog(ctx, store.AuditQuery{Action: "recovery_point"})
+		if err != nil || len(page2.Entries) != 1 || page2.Entries[0].Target != sid || page2.Entries[0].Affected == 0 {
+			t.Errorf("audit = %+v, %v; want one recovery_point entry for %s", page2.Entries, err, sid)
+		}
+		if r := adam.post("/admin/sessions/"+sid+"/recovery-point", nil); r.StatusCode != http.StatusForbidden {
+			t.Errorf("no CSRF token = %d, want 403", r.StatusCode)
+		}
+		if err := a.Svc.Terminate(ctx, sid, "adam", "fin"); err != nil {
+			t.Fatal(err)
+		}
+		if r := adam.post("/admin/sessions/"+sid+"/recovery-point", urlValues("csrf_token", adam.csrf())); r.StatusCode != http.StatusNotFound {
+			t.Errorf("ended session = %d, want 404", r.StatusCode)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -215,4 +216,46 @@ func (s *Service) RecoverWithLink(ctx context.Context, r *http.Request, token st
 		return "", ErrRecoveryUnavailable
 	}
 	return s.Recover(ctx, r, sid)
+}
+
+// SaveRecoveryPoint keeps a snapshot of each versioned category of a live
+// session as it is now (user_data, analysis_data, preferences: the ones
+// that matter), for an admin about to do something risky to it or its user.
+// Each snapshot shows in the session's state history and can be restored; the
+// session, once ended, is a recovery point with that state as usual. It
+// returns how many categories were saved and is audited.
+func (s *Service) SaveRecoveryPoint(ctx context.Context, sid, actor string) (int, error) {
+	var saved int
+	err := s.audited(ctx, actor, "recovery_point", sid, "", func() (int, error) {
+		st, _, err := s.st.GetState(ctx, sid)
+		if err != nil {
+			return 0, s.unavailable("read state", err)
+		}
+		if _, ok, err := s.st.Get(ctx, sid, s.now()); err != nil {
+			return 0, s.unavailable("read session", err)
+		} else if !ok {
+			return 0, fmt.Errorf("%w: %s", ErrNotFound, sid)
+		}
+		for _, cat := range store.Categories {
+			c, ok := st.Categories[cat]
+			if !snapshotted[cat] || !ok || c.Version == 0 {
+				continue
+			}
+			// An update that changes nothing but keeps a snapshot of what
+			// is there; at the version read, so it captures exactly that.
+			u := store.StateUpdate{Category: cat, Set: map[string][]byte{}, Expect: c.Version,
+				Snapshots: max(s.cfg.Session.Snapshots, 1), Limit: s.cfg.Session.MaxStateBytes(), Now: s.now()}
+			_, err := s.writeState(ctx, sid, u)
+			if errors.Is(err, ErrVersionConflict) {
+				// Written meanwhile: that write kept a snapshot already.
+				err = nil
+			}
+			if err != nil {
+				return saved, err
+			}
+			saved++
+		}
+		return saved, nil
+	})
+	return saved, err
 }
