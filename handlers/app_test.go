@@ -165,7 +165,7 @@ func newApp(t *testing.T, backendName string, mutate ...func(*sessionsvc.Config)
 
 // newAppOn serves another app instance over an existing backend (several
 // instances sharing one store).
-func newAppOn(t *testing.T, be *backend, cfg sessionsvc.Config, clk *clock) *app {
+func newAppOn(t *testing.T, be *backend, cfg sessionsvc.Config, clk *clock, opts ...func(*sessionsvc.Options)) *app {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), nil))
@@ -177,7 +177,11 @@ func newAppOn(t *testing.T, be *backend, cfg sessionsvc.Config, clk *clock) *app
 	if ring == nil && cfg.Security.SessionEncryption {
 		ring = testRing(t, testKeyA)
 	}
-	svc, err := sessionsvc.New(sessionsvc.Options{Config: cfg, Store: be.store, Logger: log, Now: clk.Now, Keys: ring, Files: fm})
+	o := sessionsvc.Options{Config: cfg, Store: be.store, Logger: log, Now: clk.Now, Keys: ring, Files: fm}
+	for _, f := range opts {
+		f(&o)
+	}
+	svc, err := sessionsvc.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,10 @@ import (
 )
 
 // TestRedisRoundTrips counts the Redis commands of a request from INFO
-// commandstats: a read-only page view is one GET; a view that writes activity
-// adds one EVALSHA that stores the blob and the registry update together.
+// commandstats: loading the session for a request that reads nothing else
+// is one GET; a request that writes activity adds one EVALSHA that stores the
+// blob and the registry update together; the workspace page adds one read of
+// the session's state.
 func TestRedisRoundTrips(t *testing.T) {
 	a := newApp(t, "redis")
 	b := a.browser()
@@ -36,12 +38,17 @@ func TestRedisRoundTrips(t *testing.T) {
 		return m["get"] + m["evalsha"] + m["eval"]
 	}
 
-	read := count("/workspace")
+	read := count("/api/session")
 	if total(read) != 1 || read["get"] != 1 || len(read) != 1 {
 		t.Errorf("read-only request ran %v, want exactly one GET", read)
 	}
+	b.get("/workspace") // loads the state script into Redis (EVAL once, EVALSHA after)
+	ws := count("/workspace")
+	if total(ws) != 2 || ws["get"] != 1 || ws["evalsha"] != 1 {
+		t.Errorf("workspace page ran %v, want one GET and one state read", ws)
+	}
 	a.Clock.Add(61 * time.Second) // past the activity-write throttle
-	write := count("/workspace")
+	write := count("/api/session")
 	if total(write) != 2 || write["get"] != 1 || write["evalsha"] != 1 {
 		t.Errorf("writing request ran %v, want one GET and one EVALSHA", write)
 	}

@@ -41,6 +41,7 @@ func (h *Handler) Register(e *echo.Echo) {
 		},
 	}))
 	e.Use(middleware.Recover())
+	e.Use(h.locale) // before anything that may answer with a page
 	e.Use(securityHeaders)
 	e.Use(h.crossOrigin())
 
@@ -49,7 +50,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.GET("/readyz", h.readyz)
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", h.static)))
 
-	s := e.Group("", h.withSession)
+	s := e.Group("", h.withSession, h.sessionLocale)
 
 	// Sign-in and sign-out.
 	s.GET("/", h.home)
@@ -65,6 +66,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	u.POST("/account/sessions/end-others", h.accountSessionEndOthers)
 	u.POST("/account/sessions/:sid/end", h.accountSessionEnd)
 	u.POST("/account/theme", h.accountTheme)
+	u.POST("/account/locale", h.accountLocale)
 	u.GET("/account/two-factor", h.accountTwoFactor)
 	u.POST("/account/two-factor", h.accountTwoFactorConfirm)
 
@@ -75,7 +77,18 @@ func (h *Handler) Register(e *echo.Echo) {
 	u.POST("/recover/:token", h.recoveryLinkUse)
 
 	// Workspace (analysts; admins may use it too) and console (admins and operators).
-	u.GET("/workspace", h.workspaceHome, h.roles(sessionsvc.RoleAnalyst, sessionsvc.RoleAdmin))
+	ws := s.Group("", h.signedIn, h.roles(sessionsvc.RoleAnalyst, sessionsvc.RoleAdmin))
+	ws.GET("/workspace", h.workspaceHome)
+	ws.POST("/workspace/uploads", h.workspaceUpload, h.csrfStream)
+	ws.POST("/workspace/demo", h.workspaceDemo, h.csrf)
+	ws.POST("/workspace/datasets/:id/delete", h.workspaceDatasetDelete, h.csrf)
+	ws.POST("/workspace/analyses", h.workspaceAnalysisStart, h.csrf)
+	ws.GET("/workspace/analyses/current", h.workspaceAnalysisStatus)
+	ws.GET("/workspace/analyses/:id/download", h.workspaceDownload)
+	ws.POST("/workspace/preferences", h.workspacePrefs, h.csrf)
+	ws.POST("/workspace/sections", h.workspaceSection, h.csrf)
+	ws.GET("/api/v1/analyses/:id", h.apiV1Analysis)
+	u.GET("/api/v1/session", h.apiV1Session)
 	u.GET("/admin", h.dashboardShow, h.roles(sessionsvc.RoleAdmin, sessionsvc.RoleOperator))
 
 	// Console: operators read, admins also act. Every route below needs a role.

@@ -69,6 +69,7 @@ var accessRules = map[string]access{
 	"POST /account/sessions/end-others": anySignedIn,
 	"POST /account/sessions/:sid/end":   anySignedIn,
 	"POST /account/theme":               anySignedIn,
+	"POST /account/locale":              anySignedIn,
 	"GET /account/two-factor":           anySignedIn,
 	"POST /account/two-factor":          anySignedIn,
 	"GET /recover":                      anySignedIn,
@@ -76,7 +77,17 @@ var accessRules = map[string]access{
 	"GET /recover/:token":               anySignedIn,
 	"POST /recover/:token":              anySignedIn,
 
-	"GET /workspace": analystOrAdmin,
+	"GET /workspace":                       analystOrAdmin,
+	"POST /workspace/uploads":              analystOrAdmin,
+	"POST /workspace/demo":                 analystOrAdmin,
+	"POST /workspace/datasets/:id/delete":  analystOrAdmin,
+	"POST /workspace/analyses":             analystOrAdmin,
+	"GET /workspace/analyses/current":      analystOrAdmin,
+	"GET /workspace/analyses/:id/download": analystOrAdmin,
+	"POST /workspace/preferences":          analystOrAdmin,
+	"POST /workspace/sections":             analystOrAdmin,
+	"GET /api/v1/analyses/:id":             analystOrAdmin,
+	"GET /api/v1/session":                  anySignedIn,
 
 	// Console pages: operators read.
 	"GET /admin":               console,
@@ -206,6 +217,11 @@ func TestRouteAccess(t *testing.T) {
 					who = "anonymous"
 				}
 				switch {
+				case v.role == "" && !class.admits("") && strings.HasPrefix(r.Path, "/api/v1/"):
+					// The JSON API answers 401 with its error shape, never a redirect.
+					if res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Body, `"code":"unauthenticated"`) {
+						t.Errorf("%s %s as anonymous (%s API route): %d %s, want 401 unauthenticated", r.Method, path, class, res.StatusCode, res.Body)
+					}
 				case v.role == "" && !class.admits(""):
 					if !toLogin(res) && !(endsSession[key] && res.StatusCode == http.StatusForbidden) {
 						t.Errorf("%s %s as %s (%s route): %d to %q, want 303 to /login", r.Method, path, who, class, res.StatusCode, res.Header.Get("Location"))

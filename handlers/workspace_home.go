@@ -1,20 +1,125 @@
 package handlers
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/analysis"
 	"github.com/ppfiber/sessionconsole/views"
 )
 
-// workspaceHome is the analysts' landing page.
+// workspaceHome is the analysts' page: datasets, the analysis and its
+// results, history and preferences, as the session's state has them.
 func (h *Handler) workspaceHome(c echo.Context) error {
-	return h.render(c, http.StatusOK, views.WorkspaceHome(h.homeProps(c, "Workspace")))
+	p, err := h.workspaceProps(c)
+	if err != nil {
+		return err
+	}
+	p.Notice = workspaceNotice(c)
+	return h.render(c, http.StatusOK, views.WorkspacePage(p))
 }
 
 func (h *Handler) homeProps(c echo.Context, title string) views.HomeProps {
 	cur, _ := h.sessions.Current(c.Request().Context())
 	return views.HomeProps{Layout: h.layout(c, title), ShortSID: shortSID(cur.SID), Role: cur.Role,
 		CreatedAt: cur.CreatedAt, ExpiresAt: cur.Deadline, Now: h.now()}
+}
+
+// workspaceProps reads the workspace once and, when the last analysis
+// finished, the page of its comments the ?page= parameter asks for.
+func (h *Handler) workspaceProps(c echo.Context) (views.WorkspaceProps, error) {
+	ctx := c.Request().Context()
+	v, err := h.ws.Workspace(ctx)
+	if err != nil {
+		return views.WorkspaceProps{}, err
+	}
+	home := h.homeProps(c, "Workspace")
+	p := views.WorkspaceProps{
+		Home: home, Results: v.Results, PageSize: v.Prefs.PageSize, Columns: v.Prefs.DefaultColumns,
+		PageSizes: sessionsvc.PageSizes, AllColumns: sessionsvc.ResultColumns, Expanded: v.Expanded,
+		MaxUploadMB: h.maxUploadMB(),
+		Status:      views.AnalysisStatusProps{Progress: v.Progress, CSRFToken: home.Layout.CSRFToken},
+	}
+	for _, d := range v.Datasets {
+		p.Datasets = append(p.Datasets, views.WSDataset{ID: d.ID, Name: d.Name, Bytes: d.Bytes, Comments: d.Comments,
+			Skipped: d.Skipped, Encoding: d.Encoding, Separator: d.Separator, UploadedAt: d.UploadedAt, Current: d.ID == v.CurrentDataset})
+	}
+	for _, r := range v.History {
+		p.History = append(p.History, wsRun(r))
+	}
+	if v.Run != nil {
+		r := wsRun(*v.Run)
+		p.Status.Run = &r
+	}
+	if v.Run != nil && v.Run.Status == sessionsvc.StatusDone && v.Results != nil {
+		page, _ := strconv.Atoi(c.QueryParam("page"))
+		page = max(page, 1)
+		rows, total, err := h.resultRows(c, v.Run.ID, page, v.Prefs.PageSize)
+		if err != nil {
+			return p, err
+		}
+		p.Rows, p.RowsTotal, p.Page = rows, total, page
+	}
+	return p, nil
+}
+
+// wsRun is the view of a run.
+func wsRun(r sessionsvc.AnalysisRun) views.WSRun {
+	out := views.WSRun{ID: r.ID, Dataset: r.Dataset, DatasetName: r.DatasetName, Status: r.Status, Error: r.Error,
+		Comments: r.Comments, QueuedAt: r.QueuedAt, FinishedAt: r.FinishedAt}
+	if r.Sentiment != nil {
+		out.Positive, out.Neutral, out.Negative = r.Sentiment.Positive, r.Sentiment.Neutral, r.Sentiment.Negative
+	}
+	return out
+}
+
+// resultRows reads one page of a finished analysis' comments from its result
+// file.
+func (h *Handler) resultRows(c echo.Context, id string, page, size int) ([]analysis.Row, int, error) {
+	_, f, err := h.ws.AnalysisResult(c.Request().Context(), id)
+	if errors.Is(err, sessionsvc.ErrNoAnalysis) || errors.Is(err, sessionsvc.ErrNotFinished) {
+		return nil, 0, nil
+	} else if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	var res analysis.Result
+	if err := json.NewDecoder(f).Decode(&res); err != nil {
+		return nil, 0, nil // a damaged file shows no rows, not an error page
+	}
+	from := (page - 1) * size
+	if from >= len(res.Rows) {
+		return nil, len(res.Rows), nil
+	}
+	return res.Rows[from:min(from+size, len(res.Rows))], len(res.Rows), nil
+}
+
+func (h *Handler) maxUploadMB() int {
+	if cfg, ok := h.sessions.(interface{ Config() sessionsvc.Config }); ok {
+		return cfg.Config().Storage.MaxUploadMB
+	}
+	return 20
+}
+
+// workspaceNotice is the result of an action that redirected here, fixed
+// text keyed by the query, never words from it.
+func workspaceNotice(c echo.Context) string {
+	switch c.QueryParam("done") {
+	case "uploaded":
+		return "The file was uploaded: it is the dataset the next analysis reads."
+	case "demo":
+		return "The demo data was loaded: about 2,000 comments about the fiber service."
+	case "deleted":
+		return "The dataset was deleted."
+	case "started":
+		return "The analysis started: its progress shows below."
+	case "saved":
+		return "Your preferences were saved; your next sessions use them too."
+	}
+	return ""
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	useragent "github.com/medama-io/go-useragent"
 
+	"github.com/ppfiber/sessionconsole/sessionsvc/analysis"
 	"github.com/ppfiber/sessionconsole/sessionsvc/files"
 	"github.com/ppfiber/sessionconsole/sessionsvc/metrics"
 	"github.com/ppfiber/sessionconsole/sessionsvc/seal"
@@ -74,6 +76,12 @@ type Options struct {
 	Backend string
 	// Version is the build's version, shown on the System page.
 	Version string
+	// Analyzer runs the workspace's analyses. Default: the built-in lexicon
+	// analyzer (analysis.New); the system's Analysis Service can replace it.
+	Analyzer analysis.Analyzer
+	// AnalysisWorkers bounds the analyses running at once. Default: the
+	// number of CPUs, at most 4.
+	AnalysisWorkers int
 }
 
 // Service is the session lifecycle service. It is safe for concurrent use.
@@ -107,6 +115,9 @@ type Service struct {
 	version  string
 	passMu   sync.Mutex
 	lastPass *CleanupPass // this instance's last cleanup pass that ran; nil: none yet
+
+	analyzer analysis.Analyzer
+	jobs     *runner
 }
 
 // New builds a Service over a store. The config must have been validated.
@@ -180,6 +191,16 @@ func New(opts Options) (*Service, error) {
 	sm.Cookie.Secure = s.cookie.secure
 	s.sm = sm
 
+	s.analyzer = opts.Analyzer
+	if s.analyzer == nil {
+		s.analyzer = analysis.New()
+	}
+	workers := opts.AnalysisWorkers
+	if workers <= 0 {
+		workers = min(runtime.NumCPU(), 4)
+	}
+	s.jobs = newRunner(workers, 16*workers, s.runAnalysis)
+
 	if opts.Config.Analytics.TrackEvents {
 		a := opts.Config.Analytics
 		s.rec = newRecorder(s.st, s.log, a.BufferSize, a.FlushBatch, time.Duration(a.FlushIntervalMS)*time.Millisecond, s.retention())
@@ -191,9 +212,11 @@ func New(opts Options) (*Service, error) {
 	return s, nil
 }
 
-// Close flushes buffered analytics events; call it after the HTTP server has
+// Close stops the analyses (running ones record themselves interrupted) and
+// flushes buffered analytics events; call it after the HTTP server has
 // stopped taking requests.
 func (s *Service) Close(ctx context.Context) error {
+	s.jobs.close(ctx, s.markInterrupted)
 	if s.rec == nil {
 		return nil
 	}

@@ -27,6 +27,24 @@
     if (elt && elt.closest && elt.closest("[data-background]")) {
       evt.detail.headers["X-Background"] = "1";
     }
+    // A workspace section that toggled says whether it is now open.
+    if (elt && elt.tagName === "DETAILS") {
+      evt.detail.parameters["open"] = String(elt.open);
+    }
+  });
+
+  // (a2) Upload progress: forms with data-upload-progress show how much of
+  // the file has been sent in their <progress> while htmx uploads it.
+  document.addEventListener("htmx:xhr:progress", function (evt) {
+    var form = evt.target && evt.target.closest ? evt.target.closest("form[data-upload-progress]") : null;
+    var bar = form && form.querySelector("progress");
+    var d = evt.detail;
+    if (!bar || !d || !d.lengthComputable || !d.total) {
+      return;
+    }
+    bar.hidden = false;
+    bar.value = Math.round((d.loaded / d.total) * 100);
+    bar.textContent = bar.value + "%";
   });
 
   // (b) Session-expiry warning.
