@@ -29,6 +29,9 @@ type Meta struct {
 	// Theme is a copy of preferences.theme kept in the blob, so the layout of
 	// every page knows it without a state read; SetTheme writes both.
 	Theme string `json:"th,omitempty"`
+	// Locale is likewise a copy of preferences.locale ("es-PY" or "en"); ""
+	// in blobs written before it existed. SetLocale writes both.
+	Locale string `json:"lc,omitempty"`
 }
 
 func ms(t time.Time) int64         { return t.UnixMilli() }

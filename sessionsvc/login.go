@@ -227,12 +227,12 @@ func (s *Service) startSession(ctx context.Context, r *http.Request, user, recov
 	} else {
 		s.Record(sid, user, store.EventRecovered, map[string]string{"from": recoveredFrom})
 	}
-	sc := sessionContext{IP: ip, UserAgent: r.UserAgent(), Referrer: r.Referer(), Locale: localeFrom(r.Header.Get("Accept-Language"))}
-	theme, err := s.initState(ctx, m.SID, m.User, sc)
+	sc := sessionContext{IP: ip, UserAgent: r.UserAgent(), Referrer: r.Referer(), Locale: requestLocale(r)}
+	theme, locale, err := s.initState(ctx, m.SID, m.User, sc)
 	if err != nil {
 		return err
 	}
-	m.Theme = theme
+	m.Theme, m.Locale = theme, locale
 	st.meta = &m
 	st.ended = nil
 	st.touch = nil
@@ -360,18 +360,4 @@ func (s *Service) sign(purpose, payload string) string {
 	h := hmac.New(sha256.New, s.formKey)
 	fmt.Fprintf(h, "%s\x00%s", purpose, payload)
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
-}
-
-// localeFrom picks the session's initial locale from Accept-Language: English
-// when the browser prefers it, else the Paraguayan Spanish most analysts read.
-func localeFrom(acceptLanguage string) string {
-	first, _, _ := strings.Cut(acceptLanguage, ",")
-	first, _, _ = strings.Cut(strings.TrimSpace(first), ";")
-	switch lang := strings.ToLower(first); {
-	case strings.HasPrefix(lang, "en"):
-		return "en"
-	case strings.HasPrefix(lang, "es"):
-		return "es-PY"
-	}
-	return "es-PY"
 }

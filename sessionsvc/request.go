@@ -60,6 +60,7 @@ type Current struct {
 	AuthAt    time.Time // when the user last gave their password
 	Deadline  time.Time // the earliest of the three clocks
 	Theme     string    // "light", "dark", "system", or "" (never chosen)
+	Locale    string    // "es-PY", "en", or "" (a session from before locales were kept)
 }
 
 // Current returns the request's signed-in session.
@@ -75,7 +76,7 @@ func (s *Service) Current(ctx context.Context) (Current, bool) {
 	}
 	m := st.meta
 	return Current{SID: m.SID, User: m.User, Role: m.Role, CSRFToken: m.CSRF,
-		CreatedAt: fromMS(m.CreatedAt), AuthAt: fromMS(m.AuthAt), Deadline: m.deadline(), Theme: m.Theme}, true
+		CreatedAt: fromMS(m.CreatedAt), AuthAt: fromMS(m.AuthAt), Deadline: m.deadline(), Theme: m.Theme, Locale: m.Locale}, true
 }
 
 // Ended returns why the session the request's cookie named has ended, when it

@@ -300,11 +300,11 @@ func (s *Service) SetProcessing(ctx context.Context, sid, status string, progres
 
 // initState writes what a new session starts with beyond the defaults: the
 // context it was created in, and the user's saved preferences (or the locale
-// its browser asked for). It returns the theme the user's saved preferences
-// name ("" without any), for the session's blob.
-func (s *Service) initState(ctx context.Context, sid, user string, c sessionContext) (string, error) {
+// its browser asked for). It returns, for the session's blob, the theme the
+// user's saved preferences name ("" without any) and the session's locale.
+func (s *Service) initState(ctx context.Context, sid, user string, c sessionContext) (theme, locale string, err error) {
 	if _, err := s.UpdateState(ctx, sid, store.CatUserData, -1, map[string]any{"context": c}, nil); err != nil {
-		return "", err
+		return "", "", err
 	}
 	prefs := map[string]any{}
 	for k, v := range defaultState(c.Locale)[store.CatPreferences] {
@@ -321,20 +321,24 @@ func (s *Service) initState(ctx context.Context, sid, user string, c sessionCont
 	for k, v := range prefs {
 		b, err := json.Marshal(v)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		if u.Set[k], err = s.sealValue(sid, store.CatPreferences, k, b); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
-	_, err := s.st.UpdateState(ctx, sid, u)
+	_, err = s.st.UpdateState(ctx, sid, u)
 	if err != nil && !errors.Is(err, store.ErrSessionGone) {
-		return "", s.unavailable("init state", err)
+		return "", "", s.unavailable("init state", err)
 	}
 	// The blob's theme comes from the user's saved preferences only: a user
 	// who never saved any follows the browser's colour scheme rather than the
-	// category's default.
-	return themeOf(saved["theme"]), nil
+	// category's default. The locale is the session's preferences.locale.
+	locale = localeOf(prefs["locale"])
+	if locale == "" {
+		locale = localeOf(c.Locale)
+	}
+	return themeOf(saved["theme"]), locale, nil
 }
 
 // sessionContext is the context record a session is created with.

@@ -169,7 +169,37 @@ func (s *Service) EndOthers(ctx context.Context) (int, error) {
 	return s.endUser(ctx, cur.User, []string{cur.SID}, store.ReasonLogout, cur.User, "signed out from another session")
 }
 
-// EndedMessage tells a user why their session ended, for the login page.
+// EndedNotice is why a session ended, in the parts a page puts into words in
+// its reader's language; EndedMessage says the same in English.
+type EndedNotice struct {
+	Reason    store.Reason
+	Elsewhere bool   // logout: ended from another of the user's sessions
+	Note      string // terminated: the administrator's reason, verbatim ("" for none)
+	Minutes   int    // expired: the session timeout; idle: the idle timeout
+	Hours     int    // lifetime: the maximum lifetime
+}
+
+// EndedNotice tells why a session ended, for the login and resume pages.
+func (s *Service) EndedNotice(t store.Tombstone) EndedNotice {
+	c := s.cfg.Session
+	n := EndedNotice{Reason: t.Reason}
+	switch t.Reason {
+	case store.ReasonLogout:
+		n.Elsewhere = t.Note != ""
+	case store.ReasonExpired:
+		n.Minutes = c.TimeoutMinutes
+	case store.ReasonIdle:
+		n.Minutes = c.IdleTimeoutMinutes
+	case store.ReasonLifetime:
+		n.Hours = c.MaxLifetimeHours
+	case store.ReasonTerminated:
+		n.Note = t.Note
+	}
+	return n
+}
+
+// EndedMessage tells a user why their session ended, in English (the pages
+// use EndedNotice).
 func (s *Service) EndedMessage(t store.Tombstone) string {
 	c := s.cfg.Session
 	switch t.Reason {
