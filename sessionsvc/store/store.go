@@ -47,7 +47,8 @@ var (
 	// ErrLocked is returned by an embedded store whose database file is in use
 	// by another process.
 	ErrLocked = errors.New("store: database is in use by another process")
-	// ErrBadCursor is returned by List for a cursor it did not produce.
+	// ErrBadCursor is returned by List and ListEnded for a cursor they did
+	// not produce.
 	ErrBadCursor = errors.New("store: malformed cursor")
 )
 
@@ -266,6 +267,44 @@ type Archived struct {
 	ArchivedAt time.Time
 }
 
+// EndedQuery asks for one page of ended sessions, most recently ended first.
+// Empty fields do not filter; set fields combine (all must match).
+type EndedQuery struct {
+	User   string // only this user's
+	Reason Reason // only those that ended for this reason; "" for any
+	// Recoverable keeps only the sessions that were made recovery points:
+	// ended for a reason other than logout with a recovery window (keep > 0),
+	// whether the window is still open, closed or claimed.
+	Recoverable bool
+	Cursor      string // "" for the first page; else EndedPage.Next of the previous page
+	Limit       int    // 1..500, default 50
+}
+
+// EndedEntry is one ended session as the console lists it.
+type EndedEntry struct {
+	Record    Record    // the final record
+	Tombstone Tombstone // how and when it ended, and by whom
+	// Archived is true once cleanup archived it; false while it is held in
+	// the ended holding area (its recovery window open, or cleanup not yet
+	// run).
+	Archived   bool
+	ArchivedAt time.Time // zero while held
+	// RecoverUntil is the end of its recovery window (Tombstone.At plus the
+	// keep it ended with), open or not; zero if it never was a recovery
+	// point (a logout, or an end with keep 0).
+	RecoverUntil time.Time
+	// Claimed is true once ClaimRecovery took its recovery point (the user
+	// resumed it); it stays true after the session is archived.
+	Claimed bool
+}
+
+// EndedPage is one page of ListEnded.
+type EndedPage struct {
+	Entries []EndedEntry
+	Total   int    // exact number of listed ended sessions matching the query
+	Next    string // cursor of the next page; "" on the last page
+}
+
 // Registry keeps one record per live session and the indexes the console lists by.
 type Registry interface {
 	// Create inserts a new session's record and indexes, atomically with the
@@ -342,6 +381,26 @@ type Registry interface {
 
 	// Archived returns an archived session.
 	Archived(ctx context.Context, sid string) (Archived, bool, error)
+
+	// ListEnded returns one page of ended sessions, held or archived, and
+	// the exact total matching q. A session is listed from the call that
+	// ended it (End, EndMany, EndUser, or Create for the sessions it ends),
+	// with its final record, while it is held and once Archive archived it,
+	// until Purge removes it or its archive's retention (the now and
+	// retention passed to Archive) has passed at now. Order: Tombstone.At
+	// descending, ties by sid descending (bytes), which is Redis's
+	// sorted-set order; the cursor names the (At, sid) of the last row
+	// (EncodeCursor, At in unix ms) and the next page starts strictly after
+	// it, so sessions ending meanwhile never shift later pages. A cursor it
+	// did not make is ErrBadCursor, an unknown Reason an error.
+	// Cost: the page is O(log N + page) from an index with no filter or
+	// with one filter, and on Redis also with Reason and Recoverable
+	// together; User combined with another filter walks the user's ended
+	// sessions. SQLite walks its holding area (sessions ended within about
+	// one recovery window) in end order for Reason and Recoverable. Total
+	// is a ZCARD on Redis (the walk's count when User combines with another
+	// filter) and a count of the matching index entries on SQLite.
+	ListEnded(ctx context.Context, q EndedQuery, now time.Time) (EndedPage, error)
 
 	// SetProcessing sets a live session's processing status and progress
 	// (percent), the fast-changing figures that are not versioned state. It
@@ -572,6 +631,21 @@ func NormalizeQuery(q Query) (Query, error) {
 	}
 	if !q.Sort.Valid() {
 		return q, fmt.Errorf("store: unknown sort %q", q.Sort)
+	}
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > 500 {
+		q.Limit = 500
+	}
+	return q, nil
+}
+
+// NormalizeEndedQuery applies the defaults and bounds of EndedQuery. An
+// unknown Reason is an error; the cursor is checked by the store.
+func NormalizeEndedQuery(q EndedQuery) (EndedQuery, error) {
+	if q.Reason != "" && !q.Reason.Valid() {
+		return q, fmt.Errorf("store: unknown reason %q", q.Reason)
 	}
 	if q.Limit <= 0 {
 		q.Limit = 50

@@ -115,6 +115,59 @@ func BenchmarkEndMany100k(b *testing.B) {
 	}
 }
 
+// BenchmarkListEnded100k lists ended sessions at 100,000 held in the
+// holding area (ended in bulk by one EndMany, so they share one end time and
+// the order is by sid alone) plus 1,000 archived, for each kind of query.
+func BenchmarkListEnded100k(b *testing.B) {
+	srv := redistest.Start(b)
+	s := newStore(b, srv)
+	now := baseTime()
+	ctx := context.Background()
+	sids := seed(b, s, 100_000, now)
+	if _, err := s.EndMany(ctx, sids[1000:], store.Tombstone{Reason: store.ReasonTerminated, Actor: "admin", At: now}, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.EndMany(ctx, sids[:1000], store.Tombstone{Reason: store.ReasonLogout, Actor: "user", At: now}, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	ended, err := s.Ended(ctx, now, 1000)
+	if err != nil || len(ended) != 1000 {
+		b.Fatalf("Ended = %d, %v", len(ended), err)
+	}
+	for _, e := range ended {
+		if err := s.Archive(ctx, e, now, 24*time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	page, err := s.ListEnded(ctx, store.EndedQuery{}, now)
+	if err != nil || page.Total != 100_000 || len(page.Entries) != 50 {
+		b.Fatalf("ListEnded = total %d, rows %d, %v", page.Total, len(page.Entries), err)
+	}
+	tests := []struct {
+		name string
+		q    store.EndedQuery
+	}{
+		{"all", store.EndedQuery{}},
+		{"user", store.EndedQuery{User: "user-4242"}},
+		{"reason", store.EndedQuery{Reason: store.ReasonTerminated}},
+		{"archived reason", store.EndedQuery{Reason: store.ReasonLogout}},
+		{"recoverable", store.EndedQuery{Recoverable: true}},
+		{"reason and recoverable", store.EndedQuery{Reason: store.ReasonTerminated, Recoverable: true}},
+		{"user and reason", store.EndedQuery{User: "user-4242", Reason: store.ReasonTerminated}},
+		{"second page", store.EndedQuery{Cursor: page.Next}},
+		{"limit 500", store.EndedQuery{Limit: 500}},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.ListEnded(ctx, tt.q, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkUpdateState measures state-update throughput on one Redis server,
 // reported as updates/s: many writers on one session (each its own keys), and
 // writers spread over 1,000 sessions, without and with snapshots.

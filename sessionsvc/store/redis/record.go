@@ -143,6 +143,10 @@ const (
 	fieldArchivedAt = "_archived"
 	fieldState      = "_state" // archive only: final state as JSON
 	fieldFiles      = "_files" // archive only: file list as JSON
+	// The end of the recovery window (unix ms), only for a recovery point.
+	fieldRecoverUntil = "_ru"
+	fieldClaimed      = "_claimed" // "1" once ClaimRecovery took the point
+	fieldRetainUntil  = "_retain"  // archive only: end of its retention (unix ms)
 )
 
 // Tombstone fields in the order the scripts return them (Create).

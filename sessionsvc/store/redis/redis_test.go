@@ -338,18 +338,26 @@ func TestIndexesEmptyAfterEnd(t *testing.T) {
 	if err != nil || n != len(sids) {
 		t.Fatalf("EndMany = %d, %v; want %d", n, err, len(sids))
 	}
-	// Only the holding area, tombstones and recovery points remain: every
-	// index is gone.
-	keys, err := redigo.Strings(srv.Do("KEYS", s.prefix+"*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		rest := strings.TrimPrefix(k, s.prefix)
-		if !strings.HasPrefix(rest, "t:") && !strings.HasPrefix(rest, "e:") && !strings.HasPrefix(rest, "rp:") &&
-			rest != "ended" && rest != "roles" {
-			t.Errorf("key %s left after ending every session", k)
+	// Only the holding area, tombstones, recovery points and the ended
+	// lists remain: every index of live sessions is gone.
+	wantOnly := func(when string, allowed func(rest string) bool) {
+		t.Helper()
+		keys, err := redigo.Strings(srv.Do("KEYS", s.prefix+"*"))
+		if err != nil {
+			t.Fatal(err)
 		}
+		for _, k := range keys {
+			if rest := strings.TrimPrefix(k, s.prefix); !allowed(rest) && rest != "roles" && !strings.HasPrefix(rest, "t:") {
+				t.Errorf("key %s left %s", k, when)
+			}
+		}
+	}
+	wantOnly("after ending every session", func(rest string) bool {
+		return strings.HasPrefix(rest, "e:") || strings.HasPrefix(rest, "rp:") || rest == "ended" || strings.HasPrefix(rest, "x:end")
+	})
+	page, err := s.ListEnded(t.Context(), store.EndedQuery{Limit: 1}, now)
+	if err != nil || page.Total != len(sids) {
+		t.Fatalf("ListEnded = total %d, %v; want %d", page.Total, err, len(sids))
 	}
 	// They are ready for cleanup once their recovery window has closed.
 	if ended, err := s.Ended(t.Context(), now, 2000); err != nil || len(ended) != 0 {
@@ -359,6 +367,13 @@ func TestIndexesEmptyAfterEnd(t *testing.T) {
 	if err != nil || len(ended) != len(sids) {
 		t.Fatalf("Ended = %d, %v; want %d", len(ended), err, len(sids))
 	}
+	// Purged, they leave no ended list behind.
+	for _, sid := range sids {
+		if err := s.Purge(t.Context(), sid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantOnly("after purging every session", func(string) bool { return false })
 }
 
 func TestRecordWithZeroAuthenticatedAt(t *testing.T) {

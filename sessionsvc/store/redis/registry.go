@@ -15,6 +15,10 @@ import (
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
 
+// pruneBatch bounds how many archives past their retention one Archive or
+// ListEnded script call unlists, so that neither blocks Redis for long.
+const pruneBatch = 1000
+
 // endChunk is how many sids one EndMany script call ends: small enough that
 // one call blocks Redis for only a few milliseconds, large enough that 100k
 // sids take a few hundred pipelined calls.
@@ -390,7 +394,9 @@ func (s *Store) Ended(ctx context.Context, now time.Time, limit int) ([]store.En
 
 // Archive stores e, with its State and Files as JSON fields, under the
 // archive for retention, and drops the ended entry, the session's state,
-// snapshots and recovery point, in one script.
+// snapshots and recovery point, in one script. The session stays in the
+// ended lists until its retention ends; the script also unlists up to
+// pruneBatch archives whose retention ended by now.
 func (s *Store) Archive(ctx context.Context, e store.EndedSession, now time.Time, retention time.Duration) error {
 	sid := e.Record.SID
 	if sid == "" {
@@ -416,7 +422,12 @@ func (s *Store) Archive(ctx context.Context, e store.EndedSession, now time.Time
 	if err != nil {
 		return fmt.Errorf("redis: archive %s: files: %w", sid, err)
 	}
-	args := []any{sid, millis(e.Tombstone.At), ms, millis(now.Add(-retention)), user}
+	reason := e.Tombstone.Reason
+	if !reason.Valid() {
+		reason = store.ReasonTerminated // as End records it
+	}
+	args := []any{sid, millis(e.Tombstone.At), ms, millis(now.Add(-retention)), user,
+		string(reason), millis(now), millis(now.Add(retention)), pruneBatch}
 	args = append(args, encodeEnded(e)...)
 	args = append(args, fieldArchivedAt, millis(now), fieldState, st, fieldFiles, files)
 	if _, err := s.run(ctx, scriptArchive, args...); err != nil {

@@ -74,6 +74,43 @@ local function drop_ended(sid, user)
   if user then redis.call('ZREM', P .. 'rp:' .. user, sid) end
 end
 
+-- The ended lists of ListEnded: every ended session, held or archived,
+-- until Purge or its archive's retention unlists it, scored by its end
+-- (unix ms): overall, per user, per reason, the recovery points overall
+-- and per reason; the archives by the end of their retention (ret); and
+-- who, sid -> 'reason user', so that any path can unlist a session whose
+-- data is gone (reasons have no spaces).
+local function xkey(s) return P .. 'x:end' .. s end
+-- unlist removes sid from every ended list.
+local function unlist(sid)
+  local wk = xkey(':who')
+  local w = redis.call('HGET', wk, sid)
+  redis.call('ZREM', xkey(''), sid)
+  redis.call('ZREM', xkey(':rp'), sid)
+  redis.call('ZREM', xkey(':ret'), sid)
+  if w then
+    local sp = string.find(w, ' ', 1, true)
+    local reason, user = string.sub(w, 1, sp - 1), string.sub(w, sp + 1)
+    redis.call('ZREM', xkey(':u:' .. user), sid)
+    redis.call('ZREM', xkey(':r:' .. reason), sid)
+    redis.call('ZREM', xkey(':rp:' .. reason), sid)
+    redis.call('HDEL', wk, sid)
+  end
+end
+-- zadd_pairs adds the flat score/member list z to key, 500 pairs a call.
+local function zadd_pairs(key, z)
+  for i = 1, #z, 1000 do
+    redis.call('ZADD', key, unpack(z, i, math.min(i + 999, #z)))
+  end
+end
+-- add_pair appends a pair to the flat list t[k], creating it.
+local function add_pair(t, k, a, b)
+  local l = t[k]
+  if not l then l = {}; t[k] = l end
+  l[#l + 1] = a
+  l[#l + 1] = b
+end
+
 -- index puts sid into every index it belongs to.
 local function index(sid, role, user, act, cre, dl)
   redis.call('ZADD', ix('act'), act, sid)
@@ -115,22 +152,31 @@ local function end_one(sid, reason, actor, note, at, keep, endedTTL, acc)
   local th, user, role = r[1], r[2], r[3]
   if r[4] and r[4] ~= '0' then expire_state(sid, 'PEXPIRE', endedTTL) end
   local ready = tonumber(at)
+  local h = {'_reason', reason, '_actor', actor, '_note', note, '_at', at}
+  add_pair(acc.x, '', at, sid)
+  add_pair(acc.x, ':u:' .. user, at, sid)
+  add_pair(acc.x, ':r:' .. reason, at, sid)
+  add_pair(acc.x, ':who', sid, reason .. ' ' .. user)
   if reason ~= 'logout' and keep > 0 then
     ready = ready + keep
     local pk = P .. 'rp:' .. user
     redis.call('ZADD', pk, n2s(ready), sid)
     acc.rp[pk] = endedTTL
+    h[#h + 1] = '_ru'
+    h[#h + 1] = n2s(ready)
+    add_pair(acc.x, ':rp', at, sid)
+    add_pair(acc.x, ':rp:' .. reason, at, sid)
   end
   local ek = P .. 'e:' .. sid
   redis.call('RENAME', rk, ek)
   local bk = bkey(th)
   local blob = redis.call('GET', bk)
   if blob then
-    redis.call('HSET', ek, '_reason', reason, '_actor', actor, '_note', note, '_at', at, '_blob', blob)
+    h[#h + 1] = '_blob'
+    h[#h + 1] = blob
     redis.call('DEL', bk)
-  else
-    redis.call('HSET', ek, '_reason', reason, '_actor', actor, '_note', note, '_at', at)
   end
+  redis.call('HSET', ek, unpack(h))
   redis.call('PEXPIRE', ek, endedTTL)
   if keep > 0 then
     redis.call('SET', P .. 't:' .. th, cjson.encode({sid = sid, th = th, user = user,
@@ -146,7 +192,7 @@ local function end_one(sid, reason, actor, note, at, keep, endedTTL, acc)
   return {sid, th, user, reason, actor, note, at}
 end
 
-local function new_acc() return {n = 0, sids = {}, ready = {}, roles = {}, rp = {}} end
+local function new_acc() return {n = 0, sids = {}, ready = {}, roles = {}, rp = {}, x = {}} end
 
 -- zrem_all removes members from key, in slices small enough for unpack.
 local function zrem_all(key, members)
@@ -157,10 +203,20 @@ end
 
 -- flush_ended removes the sessions that end_one ended from the global and
 -- role indexes and adds them to the ended index, scored by the time each is
--- ready for cleanup. It extends the TTL of each recovery-point index it
--- added to, never shortening it.
+-- ready for cleanup, and to the ended lists, one ZADD per list for the
+-- batch. It extends the TTL of each recovery-point index it added to, never
+-- shortening it.
 local function flush_ended(acc)
   if acc.n == 0 then return end
+  for k, z in pairs(acc.x) do
+    if k == ':who' then
+      for i = 1, #z, 1000 do
+        redis.call('HSET', xkey(k), unpack(z, i, math.min(i + 999, #z)))
+      end
+    else
+      zadd_pairs(xkey(k), z)
+    end
+  end
   for pk, ttl in pairs(acc.rp) do
     if redis.call('PTTL', pk) < ttl then redis.call('PEXPIRE', pk, ttl) end
   end
@@ -505,6 +561,7 @@ while #out < limit do
       out[#out + 1] = e
     else
       drop_ended(m, false)
+      if redis.call('EXISTS', P .. 'a:' .. m) == 0 then unlist(m) end
       gone = gone + 1
     end
   end
@@ -513,28 +570,64 @@ end
 return out
 `)
 
-// scriptArchive: ARGV P, sid, endAt, retentionMs, pruneBefore, user, then
-// the archive hash's field/value pairs. It writes the archive and drops the
-// ended entry, state, snapshots and recovery point.
+// scriptArchive: ARGV P, sid, endAt, retentionMs, pruneBefore, user,
+// reason, now, retainUntil, pruneMax, then the archive hash's field/value
+// pairs. It writes the archive and drops the ended entry, state, snapshots
+// and recovery point. The archive keeps the ended entry's recovery window
+// and claim (or an earlier archive's, when archiving again) and its
+// retention's end; the session stays in the ended lists, is added to them
+// if it was not listed (ended before they existed, its window then read
+// from the recovery-point index), and joins the retention list. Then it
+// unlists up to pruneMax archives whose retention ended by now.
 var scriptArchive = newScript(`
-local sid = ARGV[2]
-local ak = P .. 'a:' .. sid
+local sid, at, now, retainUntil = ARGV[2], ARGV[3], ARGV[8], ARGV[9]
+local ak, ek = P .. 'a:' .. sid, P .. 'e:' .. sid
+local cur = redis.call('HMGET', ek, 'user', '_ru', '_claimed')
+local user = cur[1]
+if user then
+  if not cur[2] then cur[2] = redis.call('ZSCORE', P .. 'rp:' .. user, sid) end
+else
+  user = ARGV[6]
+  cur = redis.call('HMGET', ak, 'user', '_ru', '_claimed')
+end
+local ru, claimed = cur[2], cur[3]
 redis.call('DEL', ak)
 local h = {}
-for i = 7, #ARGV do h[#h + 1] = ARGV[i] end
+for i = 11, #ARGV do h[#h + 1] = ARGV[i] end
+h[#h + 1] = '_retain'
+h[#h + 1] = retainUntil
+if ru then h[#h + 1] = '_ru'; h[#h + 1] = ru end
+if claimed then h[#h + 1] = '_claimed'; h[#h + 1] = claimed end
 redis.call('HSET', ak, unpack(h))
 redis.call('PEXPIRE', ak, ARGV[4])
-redis.call('ZADD', P .. 'archived', ARGV[3], sid)
+redis.call('ZADD', P .. 'archived', at, sid)
 redis.call('ZREMRANGEBYSCORE', P .. 'archived', '-inf', '(' .. ARGV[5])
-local user = redis.call('HGET', P .. 'e:' .. sid, 'user') or ARGV[6]
 drop_ended(sid, user)
+local wk = xkey(':who')
+if redis.call('HEXISTS', wk, sid) == 0 then
+  local reason = ARGV[7]
+  redis.call('ZADD', xkey(''), at, sid)
+  redis.call('ZADD', xkey(':u:' .. user), at, sid)
+  redis.call('ZADD', xkey(':r:' .. reason), at, sid)
+  if ru then
+    redis.call('ZADD', xkey(':rp'), at, sid)
+    redis.call('ZADD', xkey(':rp:' .. reason), at, sid)
+  end
+  redis.call('HSET', wk, sid, reason .. ' ' .. user)
+end
+redis.call('ZADD', xkey(':ret'), retainUntil, sid)
+for _, m in ipairs(redis.call('ZRANGE', xkey(':ret'), '-inf', now, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[10]))) do
+  unlist(m)
+end
 return 1
 `)
 
-// scriptPurge: ARGV P, sid. Drops what scriptArchive drops, archiving nothing.
+// scriptPurge: ARGV P, sid. Drops what scriptArchive drops, archiving
+// nothing, and unlists the session unless it has an archive.
 var scriptPurge = newScript(`
 local sid = ARGV[2]
 drop_ended(sid, redis.call('HGET', P .. 'e:' .. sid, 'user'))
+if redis.call('EXISTS', P .. 'a:' .. sid) == 0 then unlist(sid) end
 return 1
 `)
 

@@ -139,8 +139,9 @@ return out
 `)
 
 // scriptClaimRecovery: ARGV P, sid, user, now. Takes the recovery point once
-// (ZREM) and makes the ended entry ready for cleanup at now. Returns {score,
-// HGETALL of the ended entry}, or nil when there is no open point of user.
+// (ZREM), makes the ended entry ready for cleanup at now and marks it
+// claimed (for ListEnded). Returns {score, HGETALL of the ended entry}, or
+// nil when there is no open point of user.
 var scriptClaimRecovery = newScript(`
 local sid, user, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local zk = P .. 'rp:' .. user
@@ -155,6 +156,7 @@ end
 if redis.call('HGET', ek, 'user') ~= user then return false end
 if redis.call('ZREM', zk, sid) ~= 1 then return false end
 redis.call('ZADD', P .. 'ended', ARGV[4], sid)
+redis.call('HSET', ek, '_claimed', '1')
 return {sc, h}
 `)
 

@@ -21,6 +21,16 @@
 //	P e:{sid}, P ended       ended holding area (the record hash renamed, plus
 //	                         blob and tombstone fields; sorted set by end time)
 //	P a:{sid}, P archived    archive (hash, TTL retention; sorted set by end time)
+//	P x:end                  the ended lists of ListEnded: every session ended
+//	                         and not yet purged or past its archive's retention,
+//	                         held or archived (sorted set by end time)
+//	P x:end:u:{user},        the same per user and per reason
+//	P x:end:r:{reason}
+//	P x:end:rp,              the same for the sessions that were made recovery
+//	P x:end:rp:{reason}      points, overall and per reason
+//	P x:end:ret              archived sessions of the lists by the end of their
+//	                         retention (sorted set)
+//	P x:end:who              sid -> "reason user" of every listed session (hash)
 //	P st:{sid}:{category}    state of one category (hash key -> value bytes)
 //	P sm:{sid}               state meta (hash: v:{category} versions, sv state
 //	                         version, lm last modified, b total bytes)
@@ -42,6 +52,16 @@
 // and the claim time once ClaimRecovery took it. A session's state keys
 // carry the TTL of its record while it lives and the ended entry's
 // (keep+Grace) once it ends; Archive and Purge delete them with the entry.
+//
+// The ended lists are written by the end scripts in the same atomic step as
+// the end: one ZADD per list for a batch of sessions (one per user for the
+// user lists), no reads. Archive keeps a session listed, adds it to ret and
+// unlists the archives whose retention ended (by the now passed in), a
+// batch a call, as ListEnded does before it lists; Purge unlists a session
+// that has no archive. They carry no TTL: every way a session's data goes
+// unlists it (cleanup's Ended unlists an ended entry its safety-net TTL
+// removed), finding the user and reason lists through who, and an emptied
+// list is gone.
 //
 // It never uses KEYS or SCAN: every query is served from an index. Scripts
 // compute key names from the prefix, so the store needs a single Redis server

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
@@ -69,9 +70,16 @@ func (s *Store) Archive(ctx context.Context, e store.EndedSession, now time.Time
 		return fmt.Errorf("sqlite: archive session %s: %w", sid, err)
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// The recovery window and claim come from the ended row, which
+		// dropEnded removes below.
 		args := append(endedArgs(e), ms(now), ms(now.Add(retention)), state, files)
-		if _, err := tx.ExecContext(ctx, "INSERT INTO archived ("+recordCols+", "+endedCols+`, archived_at, retain_until, state, files)
-VALUES (`+placeholders(1, len(args))+`) ON CONFLICT (sid) DO NOTHING`, args...); err != nil {
+		n := len(args)
+		args = append(args, sid)
+		if _, err := tx.ExecContext(ctx, "INSERT INTO archived ("+recordCols+", "+endedCols+`, archived_at, retain_until, state, files,
+	recover_until, claimed)
+SELECT `+placeholders(1, n)+`, coalesce(e.recover_until, 0), coalesce(e.claimed, 0)
+FROM (SELECT 1) LEFT JOIN ended e ON e.sid = ?`+strconv.Itoa(n+1)+`
+WHERE true ON CONFLICT (sid) DO NOTHING`, args...); err != nil {
 			return err
 		}
 		if err := dropEnded(ctx, tx, sid); err != nil {

@@ -8,7 +8,7 @@ import (
 
 // schemaVersion is the PRAGMA user_version this code writes and understands.
 // Each entry of migrations takes the database from version i to i+1.
-const schemaVersion = 5
+const schemaVersion = 6
 
 // recordCols are the columns of a store.Record, in the order scanRecord reads
 // them. The sessions, ended and archived tables all carry them.
@@ -323,6 +323,31 @@ CREATE INDEX previews_expiry ON previews (expires_at);
 CREATE TABLE disabled_accounts (
 	username TEXT PRIMARY KEY
 ) WITHOUT ROWID;
+`,
+
+	// 5 -> 6: the console's list of ended sessions (ListEnded), newest end
+	// first across the holding area and the archive.
+	`
+-- An archived session keeps what its ended row said of its recovery point:
+-- the window's end (0 for none) and whether it was claimed. Sessions
+-- archived before this version show neither.
+ALTER TABLE archived ADD COLUMN recover_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE archived ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0;
+
+-- Both tables are walked in end order, overall and per user. The holding
+-- area keeps about one recovery window of sessions and every bulk end
+-- writes it, so it has only these two; the archive keeps a retention's
+-- worth, written one session at a time by cleanup, so it also has one per
+-- reason and one of the recovery points (partial). The archive's indexes
+-- end in retain_until (and recover_until where a count may ask), so that
+-- pages and counts skip the archives past their retention without reading
+-- the table.
+CREATE INDEX ended_at ON ended (t_at, sid);
+CREATE INDEX ended_user_at ON ended (t_user, t_at, sid);
+CREATE INDEX archived_at ON archived (t_at, sid, retain_until);
+CREATE INDEX archived_user_at ON archived (t_user, t_at, sid, retain_until);
+CREATE INDEX archived_reason_at ON archived (t_reason, t_at, sid, retain_until, recover_until);
+CREATE INDEX archived_recovery_at ON archived (t_at, sid, retain_until, recover_until) WHERE recover_until > t_at;
 `,
 }
 

@@ -38,6 +38,17 @@ type memEnded struct {
 	readyAt time.Time            // when cleanup may take it
 	point   *store.RecoveryPoint // nil for a logout
 	claimed bool
+	// recoverUntil is the end of the recovery window, zero when the session
+	// was no recovery point (logout, or keep 0).
+	recoverUntil time.Time
+}
+
+// memArchive is what ListEnded needs of an archived session beside the
+// archive itself.
+type memArchive struct {
+	retainUntil  time.Time
+	recoverUntil time.Time
+	claimed      bool
 }
 
 // memState is one session's state and snapshots.
@@ -60,6 +71,7 @@ type mem struct {
 	tombs    map[string]store.Tombstone
 	ended    []*memEnded // in end order
 	archived map[string]store.Archived
+	archMeta map[string]memArchive
 	states   map[string]*memState
 	links    map[string]*memLink
 	prefs    map[string][]byte
@@ -73,7 +85,7 @@ type mem struct {
 func newMem() *mem {
 	return &mem{
 		blobs: map[string][]byte{}, recs: map[string]store.Record{}, tombs: map[string]store.Tombstone{},
-		archived: map[string]store.Archived{}, states: map[string]*memState{}, links: map[string]*memLink{},
+		archived: map[string]store.Archived{}, archMeta: map[string]memArchive{}, states: map[string]*memState{}, links: map[string]*memLink{},
 		prefs: map[string][]byte{}, fails: map[string]memFail{}, leases: map[string]memLease{},
 		previews: map[string]memPreview{},
 		disabled: map[string]bool{},
@@ -231,6 +243,9 @@ func (m *mem) end(sid string, t store.Tombstone, keep time.Duration) store.Tombs
 	if t.Reason != store.ReasonLogout {
 		e.readyAt = t.At.Add(keep)
 		e.point = &store.RecoveryPoint{SID: sid, User: r.User, Reason: t.Reason, EndedAt: t.At, ExpiresAt: t.At.Add(keep), Record: r}
+		if keep > 0 {
+			e.recoverUntil = t.At.Add(keep)
+		}
 	}
 	m.ended = append(m.ended, e)
 	delete(m.blobs, r.TokenHash)
@@ -316,14 +331,81 @@ func (m *mem) drop(sid string) {
 	delete(m.states, sid)
 }
 
-func (m *mem) Archive(_ context.Context, e store.EndedSession, now time.Time, _ time.Duration) error {
+func (m *mem) Archive(_ context.Context, e store.EndedSession, now time.Time, retention time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e.State = cloneDoc(e.State)
 	e.Files = slices.Clone(e.Files)
-	m.archived[e.Record.SID] = store.Archived{EndedSession: e, ArchivedAt: now}
-	m.drop(e.Record.SID)
+	sid := e.Record.SID
+	m.archived[sid] = store.Archived{EndedSession: e, ArchivedAt: now}
+	meta := m.archMeta[sid] // archiving again keeps what the ended entry told
+	if x := m.endedEntry(sid); x != nil {
+		meta.recoverUntil, meta.claimed = x.recoverUntil, x.claimed
+	}
+	meta.retainUntil = now.Add(retention)
+	m.archMeta[sid] = meta
+	m.drop(sid)
 	return nil
+}
+
+// ListEnded collects every held and archived session, filters, sorts and
+// cuts the page: the obvious way.
+func (m *mem) ListEnded(_ context.Context, q store.EndedQuery, now time.Time) (store.EndedPage, error) {
+	q, err := store.NormalizeEndedQuery(q)
+	if err != nil {
+		return store.EndedPage{}, err
+	}
+	var cAt int64
+	var cSID string
+	if q.Cursor != "" {
+		if cAt, cSID, err = store.DecodeCursor(q.Cursor); err != nil {
+			return store.EndedPage{}, fmt.Errorf("mem: %w", err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var all []store.EndedEntry
+	for _, e := range m.ended {
+		all = append(all, store.EndedEntry{Record: e.Record, Tombstone: e.Tombstone, RecoverUntil: e.recoverUntil, Claimed: e.claimed})
+	}
+	for sid, a := range m.archived {
+		meta := m.archMeta[sid]
+		if !now.Before(meta.retainUntil) {
+			continue
+		}
+		all = append(all, store.EndedEntry{Record: a.Record, Tombstone: a.Tombstone, Archived: true, ArchivedAt: a.ArchivedAt,
+			RecoverUntil: meta.recoverUntil, Claimed: meta.claimed})
+	}
+	all = slices.DeleteFunc(all, func(e store.EndedEntry) bool {
+		return (q.User != "" && e.Tombstone.User != q.User) || (q.Reason != "" && e.Tombstone.Reason != q.Reason) ||
+			(q.Recoverable && e.RecoverUntil.IsZero())
+	})
+	key := func(e store.EndedEntry) (int64, string) { return e.Tombstone.At.UnixMilli(), e.Record.SID }
+	slices.SortFunc(all, func(a, b store.EndedEntry) int {
+		aAt, aSID := key(a)
+		bAt, bSID := key(b)
+		return cmp.Or(cmp.Compare(bAt, aAt), cmp.Compare(bSID, aSID))
+	})
+	page := store.EndedPage{Total: len(all)}
+	rest := all
+	if q.Cursor != "" {
+		i := slices.IndexFunc(all, func(e store.EndedEntry) bool {
+			at, sid := key(e)
+			return at < cAt || (at == cAt && sid < cSID)
+		})
+		if i < 0 {
+			i = len(all)
+		}
+		rest = all[i:]
+	}
+	if len(rest) > q.Limit {
+		page.Entries = rest[:q.Limit]
+		at, sid := key(page.Entries[q.Limit-1])
+		page.Next = store.EncodeCursor(at, sid)
+	} else {
+		page.Entries = rest
+	}
+	return page, nil
 }
 
 func (m *mem) Purge(_ context.Context, sid string) error {

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Lifecycle", testLifecycle},
 		{"State", testState},
 		{"Recovery", testRecovery},
+		{"ListEnded", testListEnded},
 		{"Analytics", testAnalytics},
 		{"Accounts", testAccounts},
 	}
