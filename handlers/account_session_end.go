@@ -7,20 +7,23 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // accountSessionEnd signs out one other session of the signed-in user.
 func (h *Handler) accountSessionEnd(c echo.Context) error {
+	ctx := c.Request().Context()
 	sid := c.Param("sid")
 	if !sessionsvc.ValidSID(sid) {
-		return h.renderError(c, http.StatusBadRequest, "Bad request", "That is not a session id.")
+		return h.renderError(c, http.StatusBadRequest, views.StatusTitle(ctx, http.StatusBadRequest), i18n.T(ctx, "account.bad_sid"))
 	}
-	err := h.sessions.EndOwn(c.Request().Context(), sid)
+	err := h.sessions.EndOwn(ctx, sid)
 	switch {
 	case errors.Is(err, sessionsvc.ErrOwnSession):
-		return h.renderError(c, http.StatusConflict, "That is this session", "Use Sign out to end the session you are using.")
+		return h.renderError(c, http.StatusConflict, i18n.T(ctx, "account.own_title"), i18n.T(ctx, "account.own_message"))
 	case errors.Is(err, sessionsvc.ErrNotFound):
-		return h.renderError(c, http.StatusNotFound, "Not found", "That session has already ended.")
+		return h.renderError(c, http.StatusNotFound, views.StatusTitle(ctx, http.StatusNotFound), i18n.T(ctx, "account.gone"))
 	case err != nil:
 		return err
 	}

@@ -1,13 +1,13 @@
 package handlers
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // accountSessionList shows the signed-in user their live sessions.
@@ -18,7 +18,7 @@ func (h *Handler) accountSessionList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := views.AccountSessionsProps{Layout: h.layout(c, "My sessions"), Now: h.now()}
+	p := views.AccountSessionsProps{Layout: h.layout(c, i18n.T(ctx, "account.title")), Now: h.now()}
 	for _, r := range recs {
 		p.Sessions = append(p.Sessions, views.AccountSession{
 			SID: r.SID, ShortSID: shortSID(r.SID), Current: r.SID == cur.SID,
@@ -26,12 +26,7 @@ func (h *Handler) accountSessionList(c echo.Context) error {
 		})
 	}
 	if n, err := strconv.Atoi(c.QueryParam("ended")); err == nil && n >= 0 && n < 1000 {
-		switch n {
-		case 1:
-			p.Notice = "1 session was signed out."
-		default:
-			p.Notice = fmt.Sprintf("%d sessions were signed out.", n)
-		}
+		p.Notice = i18n.N(ctx, "account.ended_notice", n)
 	}
 	return h.render(c, http.StatusOK, views.AccountSessionsPage(p))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // accountTheme saves the signed-in user's theme (light, dark or system) in
@@ -17,7 +18,7 @@ func (h *Handler) accountTheme(c echo.Context) error {
 	err := h.sessions.SetTheme(c.Request().Context(), c.FormValue("theme"))
 	switch {
 	case errors.Is(err, sessionsvc.ErrBadTheme):
-		return echo.NewHTTPError(http.StatusBadRequest, "Choose a theme: light, dark or system.")
+		return echo.NewHTTPError(http.StatusBadRequest, i18n.T(c.Request().Context(), "error.bad_theme"))
 	case errors.Is(err, sessionsvc.ErrNotFound), errors.Is(err, sessionsvc.ErrNoSession):
 		return redirect(c, "/login")
 	case err != nil:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
 	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // accountTwoFactor shows the signed-in user a new TOTP secret and its QR code
@@ -37,13 +38,13 @@ func (h *Handler) accountTwoFactorConfirm(c echo.Context) error {
 		if p, err = h.twoFactorProps(c, ""); err != nil {
 			return err
 		}
-		p.Error = "The form lost its secret: scan this new one and enter the code it gives."
+		p.Error = i18n.T(c.Request().Context(), "two_factor.lost_secret")
 		return h.render(c, http.StatusUnprocessableEntity, views.TwoFactorPage(p))
 	} else if err != nil {
 		return err
 	}
 	if len(code) > 16 || !h.sessions.CheckTOTPEnrolment(secret, code) {
-		p.Error = "That code does not match this secret. Check that your phone's clock is right and enter the code it shows now."
+		p.Error = i18n.T(c.Request().Context(), "two_factor.code_mismatch")
 		return h.render(c, http.StatusUnprocessableEntity, views.TwoFactorPage(p))
 	}
 	p.Confirmed = true
@@ -51,8 +52,9 @@ func (h *Handler) accountTwoFactorConfirm(c echo.Context) error {
 }
 
 func (h *Handler) twoFactorProps(c echo.Context, secret string) (views.TwoFactorProps, error) {
-	cur, _ := h.sessions.Current(c.Request().Context())
-	p := views.TwoFactorProps{Layout: h.layout(c, "Two-factor sign-in"), User: cur.User, Enabled: h.sessions.HasTOTP(cur.User)}
+	ctx := c.Request().Context()
+	cur, _ := h.sessions.Current(ctx)
+	p := views.TwoFactorProps{Layout: h.layout(c, i18n.T(ctx, "two_factor.title")), User: cur.User, Enabled: h.sessions.HasTOTP(cur.User)}
 	enr, err := h.sessions.NewTOTPEnrolment(cur.User, secret)
 	if err != nil {
 		return p, err

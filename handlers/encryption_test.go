@@ -136,7 +136,7 @@ func TestTamperedStateEndsSession(t *testing.T) {
 		if n := a.Svc.SecurityEvents(); n != 1 {
 			t.Errorf("security events = %d, want 1", n)
 		}
-		assertEnded(t, b, b.get("/workspace"), "for your security")
+		assertEnded(t, b, b.get("/workspace"), "por tu seguridad")
 	})
 }
 
@@ -151,7 +151,7 @@ func TestFlippedBlobEndsSession(t *testing.T) {
 		g.mu.Lock()
 		g.flipBlob = false
 		g.mu.Unlock()
-		assertEnded(t, b, res, "for your security")
+		assertEnded(t, b, res, "por tu seguridad")
 		if n := len(sessionsOf(t, a, "ana")); n != 0 {
 			t.Errorf("session with a tampered blob still live")
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/ppfiber/sessionconsole/sessionsvc/metrics"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // Sessions is what the handlers need from the session service.
@@ -27,7 +28,7 @@ type Sessions interface {
 	Save(ctx context.Context, w http.ResponseWriter) error
 	Current(ctx context.Context) (sessionsvc.Current, bool)
 	Ended(ctx context.Context) (store.Tombstone, bool)
-	EndedMessage(t store.Tombstone) string
+	EndedNotice(t store.Tombstone) sessionsvc.EndedNotice
 	Forget(ctx context.Context)
 	Login(ctx context.Context, r *http.Request, username, password string) (sessionsvc.LoginResult, error)
 	LoginSecondFactor(ctx context.Context, r *http.Request, pending, code string) (sessionsvc.LoginResult, error)
@@ -52,6 +53,7 @@ type Sessions interface {
 	RecoverWithLink(ctx context.Context, r *http.Request, token string) (string, error)
 	RecordCurrent(ctx context.Context, typ string, data map[string]string)
 	SetTheme(ctx context.Context, theme string) error
+	SetLocale(ctx context.Context, locale string) error
 }
 
 // Handler serves every route. Build it with New and mount it with Register.
@@ -104,6 +106,7 @@ func (h *Handler) layout(c echo.Context, title string) views.LayoutProps {
 		p.CSRFToken = cur.CSRFToken
 		p.Deadline = cur.Deadline
 		p.Theme = cur.Theme // kept in the session blob: no store read per page
+		p.LanguageSwitcher = !isConsolePath(c.Request().URL.Path)
 	}
 	return p
 }
@@ -136,24 +139,26 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 		return
 	}
 	var he *echo.HTTPError
+	ctx := c.Request().Context() // carries the request's locale
 	switch {
 	case errors.Is(err, sessionsvc.ErrUnavailable):
 		h.log.WarnContext(c.Request().Context(), "store unavailable", slog.String("error", err.Error()), slog.String("path", c.Request().URL.Path))
 		c.Response().Header().Set("Retry-After", "5")
-		err = h.renderError(c, http.StatusServiceUnavailable, "Service unavailable",
-			"The session store is not reachable right now. Nothing was lost: try again in a few seconds.")
+		err = h.renderError(c, http.StatusServiceUnavailable, i18n.T(ctx, "error.unavailable_title"), i18n.T(ctx, "error.unavailable_message"))
 	case errors.Is(err, sessionsvc.ErrTampered):
 		// The session was ended for it; the login page says why.
 		err = redirect(c, "/login")
 	case errors.As(err, &he):
-		msg := http.StatusText(he.Code)
-		if m, ok := he.Message.(string); ok && he.Code < 500 {
+		// A handler's own message (already in the reader's language), else
+		// the status explained; Echo's bare status texts are not repeated.
+		msg := views.StatusMessage(ctx, he.Code)
+		if m, ok := he.Message.(string); ok && he.Code < 500 && m != http.StatusText(he.Code) {
 			msg = m
 		}
-		err = h.renderError(c, he.Code, http.StatusText(he.Code), msg)
+		err = h.renderError(c, he.Code, views.StatusTitle(ctx, he.Code), msg)
 	default:
 		h.log.ErrorContext(c.Request().Context(), "request failed", slog.String("error", err.Error()), slog.String("path", c.Request().URL.Path))
-		err = h.renderError(c, http.StatusInternalServerError, "Something went wrong", "The error was logged. Please try again.")
+		err = h.renderError(c, http.StatusInternalServerError, i18n.T(ctx, "error.internal_title"), i18n.T(ctx, "error.internal_message"))
 	}
 	if err != nil {
 		h.log.ErrorContext(c.Request().Context(), "render error page", slog.String("error", err.Error()))

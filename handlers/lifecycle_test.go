@@ -160,7 +160,7 @@ func TestLifecycleClocks(t *testing.T) {
 			// 20 minutes without user activity.
 			a.Clock.Add(5 * time.Minute)
 			res := b.get("/workspace")
-			assertEnded(t, b, res, "idle for 20 min")
+			assertEnded(t, b, res, "tras 20 min de inactividad")
 		})
 		t.Run("activity slides idle; refresh slides expiry; lifetime is never passed", func(t *testing.T) {
 			a := newApp(t, be)
@@ -181,7 +181,7 @@ func TestLifecycleClocks(t *testing.T) {
 				}
 			}
 			a.Clock.Add(10 * time.Minute)
-			assertEnded(t, b, b.get("/workspace"), "maximum of 12 h")
+			assertEnded(t, b, b.get("/workspace"), "duración máxima de 12 h")
 		})
 		t.Run("expiry without refresh", func(t *testing.T) {
 			// Activity refreshes both clocks, so expiry shows when idle equals it.
@@ -189,7 +189,7 @@ func TestLifecycleClocks(t *testing.T) {
 			b := a.browser()
 			b.login("ana")
 			a.Clock.Add(30 * time.Minute)
-			assertEnded(t, b, b.get("/workspace"), "expired after 30 min")
+			assertEnded(t, b, b.get("/workspace"), "venció después de 30 min")
 		})
 		t.Run("stay signed in", func(t *testing.T) {
 			a := newApp(t, be)
@@ -367,7 +367,7 @@ func TestEvictionTellsWhy(t *testing.T) {
 			a.Clock.Add(time.Duration(i+1) * time.Minute)
 			b.get("/workspace") // activity, so the first is the least recently active
 		}
-		assertEnded(t, bs[0], bs[0].get("/workspace"), "signed in on another device")
+		assertEnded(t, bs[0], bs[0].get("/workspace"), "iniciaste sesión en otro dispositivo")
 		for _, b := range bs[1:] {
 			if res := b.get("/workspace"); res.StatusCode != 200 {
 				t.Errorf("a newer session was evicted")

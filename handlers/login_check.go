@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
 	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 const (
@@ -29,34 +29,34 @@ func (h *Handler) loginCheck(c echo.Context) error {
 	next := safeNext(r.PostFormValue("next"))
 	fail := func(status int, msg string) error {
 		return h.render(c, status, views.LoginPage(views.LoginProps{
-			Layout: h.layout(c, "Sign in"), Username: username, Error: msg,
+			Layout: h.layout(c, i18n.T(ctx, "login.title")), Username: username, Error: msg,
 			FormToken: h.sessions.LoginFormToken(), Next: next,
 		}))
 	}
 	askCode := func(status int, pending, msg string) error {
 		return h.render(c, status, views.LoginPage(views.LoginProps{
-			Layout: h.layout(c, "Sign in"), Username: username, Error: msg, Pending: pending,
+			Layout: h.layout(c, i18n.T(ctx, "login.title")), Username: username, Error: msg, Pending: pending,
 			FormToken: h.sessions.LoginFormToken(), Next: next,
 		}))
 	}
 	if !h.sessions.CheckLoginFormToken(r.PostFormValue("csrf_token")) {
-		return fail(http.StatusForbidden, "The sign-in form expired. Please try again.")
+		return fail(http.StatusForbidden, i18n.T(ctx, "login.form_expired"))
 	}
 	var res sessionsvc.LoginResult
 	var err error
 	if pending != "" {
 		if len(pending) > 512 || len(code) > 16 {
-			return fail(http.StatusUnauthorized, "The code is wrong or has expired. Sign in again.")
+			return fail(http.StatusUnauthorized, i18n.T(ctx, "login.code_expired"))
 		}
 		res, err = h.sessions.LoginSecondFactor(ctx, r, pending, code)
 		if errors.Is(err, sessionsvc.ErrBadCode) {
 			// The same pending token stays good until it expires; after that
 			// the code form cannot succeed, which the message covers.
-			return askCode(http.StatusUnauthorized, pending, "The code is wrong, was used already, or has expired. Enter the current code from your authenticator app, or sign in again.")
+			return askCode(http.StatusUnauthorized, pending, i18n.T(ctx, "login.code_wrong"))
 		}
 	} else {
 		if username == "" || password == "" || len(username) > maxUsernameLen || len(password) > maxPasswordLen {
-			return fail(http.StatusUnauthorized, "Invalid username or password.")
+			return fail(http.StatusUnauthorized, i18n.T(ctx, "login.invalid"))
 		}
 		res, err = h.sessions.Login(ctx, r, username, password)
 	}
@@ -68,9 +68,9 @@ func (h *Handler) loginCheck(c echo.Context) error {
 	case errors.As(err, &throttled):
 		secs := int(math.Ceil(throttled.RetryAfter.Seconds()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		return fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins. Try again in %d seconds.", secs))
+		return fail(http.StatusTooManyRequests, i18n.N(ctx, "login.throttled", secs))
 	case errors.Is(err, sessionsvc.ErrBadCredentials):
-		return fail(http.StatusUnauthorized, "Invalid username or password.")
+		return fail(http.StatusUnauthorized, i18n.T(ctx, "login.invalid"))
 	case err != nil:
 		return err
 	}

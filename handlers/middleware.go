@@ -12,6 +12,8 @@ import (
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
+	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // withSession loads the request's session and arranges for it to be saved
@@ -89,7 +91,8 @@ func (h *Handler) roles(allowed ...string) echo.MiddlewareFunc {
 			}
 			if !slices.Contains(allowed, cur.Role) {
 				h.log.WarnContext(c.Request().Context(), "forbidden", slog.String("user", cur.User), slog.String("role", cur.Role), slog.String("path", c.Request().URL.Path))
-				return h.renderError(c, http.StatusForbidden, "Forbidden", "Your role may not open this page.")
+				ctx := c.Request().Context()
+				return h.renderError(c, http.StatusForbidden, views.StatusTitle(ctx, http.StatusForbidden), i18n.T(ctx, "error.forbidden_role"))
 			}
 			return next(c)
 		}
@@ -105,7 +108,8 @@ func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if !h.sessions.CheckCSRF(c.Request().Context(), c.Request()) {
-			return h.renderError(c, http.StatusForbidden, "Forbidden", "The form has expired or did not come from this site. Reload the page and try again.")
+			ctx := c.Request().Context()
+			return h.renderError(c, http.StatusForbidden, views.StatusTitle(ctx, http.StatusForbidden), i18n.T(ctx, "error.form_expired"))
 		}
 		return next(c)
 	}
@@ -118,7 +122,7 @@ func (h *Handler) crossOrigin() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if err := cop.Check(c.Request()); err != nil {
-				return echo.NewHTTPError(http.StatusForbidden, "Cross-origin request refused.")
+				return echo.NewHTTPError(http.StatusForbidden, i18n.T(c.Request().Context(), "error.cross_origin"))
 			}
 			return next(c)
 		}

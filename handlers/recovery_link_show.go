@@ -7,6 +7,7 @@ import (
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
 	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // recoveryLinkShow opens an admin's one-time recovery link: the signed-in user
@@ -15,13 +16,13 @@ import (
 func (h *Handler) recoveryLinkShow(c echo.Context) error {
 	ctx := c.Request().Context()
 	token := c.Param("token")
-	p := views.RecoveryLinkProps{Layout: h.layout(c, "Resume a session"), Token: token}
+	p := views.RecoveryLinkProps{Layout: h.layout(c, i18n.T(ctx, "recovery.link_title")), Token: token}
 	user, err := h.sessions.RecoveryLinkUser(ctx, token)
 	cur, _ := h.sessions.Current(ctx)
 	if err == nil && user != cur.User {
 		err = sessionsvc.ErrRecoveryNotYours
 	}
-	if status, msg, ok := recoveryRefusal(err); ok {
+	if status, msg, ok := recoveryRefusal(ctx, err); ok {
 		p.Error, p.Token = msg, ""
 		return h.render(c, status, views.RecoveryLinkPage(p))
 	} else if err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // recoveryList shows the signed-in user the ended sessions they can resume.
@@ -20,10 +21,10 @@ func (h *Handler) renderRecovery(c echo.Context, status int, msg string) error {
 		return err
 	}
 	cur, _ := h.sessions.Current(ctx)
-	p := views.RecoveryProps{Layout: h.layout(c, "Resume your work"), Now: h.now(), Error: msg, Home: homeFor(cur.Role)}
+	p := views.RecoveryProps{Layout: h.layout(c, i18n.T(ctx, "recovery.title")), Now: h.now(), Error: msg, Home: homeFor(cur.Role)}
 	for _, o := range offers {
 		p.Offers = append(p.Offers, views.RecoveryOffer{
-			SID: o.SID, ShortSID: shortSID(o.SID), Why: h.sessions.EndedMessage(o.Tombstone()),
+			SID: o.SID, ShortSID: shortSID(o.SID), Why: endedText(ctx, h.sessions.EndedNotice(o.Tombstone())),
 			EndedAt: o.EndedAt, ExpiresAt: o.ExpiresAt, LastActivity: o.LastActivity, Page: o.Page,
 			Processing: o.Processing, Files: o.Files, Analyses: o.Analyses,
 		})

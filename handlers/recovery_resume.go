@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // recoveryResume resumes one of the user's recovery points in a new session
@@ -15,10 +17,10 @@ func (h *Handler) recoveryResume(c echo.Context) error {
 	ctx := c.Request().Context()
 	sid := c.Request().PostFormValue("sid")
 	if !sessionsvc.ValidSID(sid) {
-		return h.renderRecovery(c, http.StatusBadRequest, "Choose a session to resume.")
+		return h.renderRecovery(c, http.StatusBadRequest, i18n.T(ctx, "recovery.choose"))
 	}
 	page, err := h.sessions.Recover(ctx, c.Request(), sid)
-	if status, msg, ok := recoveryRefusal(err); ok {
+	if status, msg, ok := recoveryRefusal(ctx, err); ok {
 		return h.renderRecovery(c, status, msg)
 	} else if err != nil {
 		return err
@@ -40,15 +42,16 @@ func (h *Handler) afterRecovery(c echo.Context, page string) error {
 	return redirect(c, to)
 }
 
-// recoveryRefusal maps a refused recovery to a status and a clear message.
-func recoveryRefusal(err error) (int, string, bool) {
+// recoveryRefusal maps a refused recovery to a status and a clear message in
+// the request's language.
+func recoveryRefusal(ctx context.Context, err error) (int, string, bool) {
 	switch {
 	case errors.Is(err, sessionsvc.ErrRecoveryDisabled):
-		return http.StatusForbidden, "Resuming sessions is turned off.", true
+		return http.StatusForbidden, i18n.T(ctx, "recovery.disabled"), true
 	case errors.Is(err, sessionsvc.ErrRecoveryNotYours):
-		return http.StatusForbidden, "This recovery link belongs to another user. Sign in as that user to use it.", true
+		return http.StatusForbidden, i18n.T(ctx, "recovery.not_yours"), true
 	case errors.Is(err, sessionsvc.ErrRecoveryUnavailable):
-		return http.StatusGone, "This session can no longer be resumed: it was resumed already, or its recovery window has closed.", true
+		return http.StatusGone, i18n.T(ctx, "recovery.unavailable"), true
 	}
 	return 0, "", false
 }

@@ -86,14 +86,14 @@ func TestRecoveryThroughLogin(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be string) {
 		a := newApp(t, be)
 		b, old := endedWithWork(t, a)
-		assertEnded(t, b, b.get("/workspace"), "ended by an administrator: maintenance")
+		assertEnded(t, b, b.get("/workspace"), "Un administrador cerró tu sesión: maintenance")
 
 		res := b.login("ana")
 		if loc := res.Header.Get("Location"); loc != "/recover" {
 			t.Fatalf("after sign-in went to %q, want /recover", loc)
 		}
 		page := b.get("/recover")
-		if page.StatusCode != 200 || strings.Count(page.Body, `data-testid="recovery-offer"`) != 1 || !strings.Contains(page.Body, "1 files") {
+		if page.StatusCode != 200 || strings.Count(page.Body, `data-testid="recovery-offer"`) != 1 || !strings.Contains(page.Body, "1 archivo, 0 análisis") {
 			t.Fatalf("recovery page = %d\n%s", page.StatusCode, page.Body)
 		}
 		tok := csrfFrom(t, page.Body)
@@ -131,7 +131,7 @@ func TestRecoveryThroughLogin(t *testing.T) {
 		}
 		// Used once.
 		res = b.post("/recover", url.Values{"csrf_token": {b.csrf()}, "sid": {old}})
-		if res.StatusCode != http.StatusGone || !strings.Contains(res.Body, "can no longer be resumed") {
+		if res.StatusCode != http.StatusGone || !strings.Contains(res.Body, "ya no se puede retomar") {
 			t.Errorf("second resume = %d", res.StatusCode)
 		}
 	})
@@ -171,7 +171,7 @@ func TestRecoveryRefusals(t *testing.T) {
 				t.Errorf("recovery offered while disabled")
 			}
 			res := b.post("/recover", url.Values{"csrf_token": {b.csrf()}, "sid": {old}})
-			if res.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "turned off") {
+			if res.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "está desactivada") {
 				t.Errorf("disabled resume = %d", res.StatusCode)
 			}
 		})
@@ -202,7 +202,7 @@ func TestRecoveryLink(t *testing.T) {
 		// Another user cannot use it.
 		o := a.browser()
 		o.login("olga")
-		if res := o.get("/recover/" + token); res.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "another user") {
+		if res := o.get("/recover/" + token); res.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "es de otro usuario") {
 			t.Errorf("olga opening ana's link = %d", res.StatusCode)
 		}
 		if res := o.post("/recover/"+token, urlValues("csrf_token", o.csrf())); res.StatusCode != http.StatusForbidden {

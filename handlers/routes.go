@@ -41,6 +41,7 @@ func (h *Handler) Register(e *echo.Echo) {
 		},
 	}))
 	e.Use(middleware.Recover())
+	e.Use(h.locale) // before anything that may answer with a page
 	e.Use(securityHeaders)
 	e.Use(h.crossOrigin())
 
@@ -49,7 +50,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.GET("/readyz", h.readyz)
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", h.static)))
 
-	s := e.Group("", h.withSession)
+	s := e.Group("", h.withSession, h.sessionLocale)
 
 	// Sign-in and sign-out.
 	s.GET("/", h.home)
@@ -65,6 +66,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	u.POST("/account/sessions/end-others", h.accountSessionEndOthers)
 	u.POST("/account/sessions/:sid/end", h.accountSessionEnd)
 	u.POST("/account/theme", h.accountTheme)
+	u.POST("/account/locale", h.accountLocale)
 	u.GET("/account/two-factor", h.accountTwoFactor)
 	u.POST("/account/two-factor", h.accountTwoFactorConfirm)
 

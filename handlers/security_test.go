@@ -38,7 +38,7 @@ func TestLoginThrottleSharedAndNotResetByForwardedFor(t *testing.T) {
 		if res.StatusCode != http.StatusTooManyRequests {
 			t.Fatalf("throttled attempt = %d, want 429\n%s", res.StatusCode, res.Body)
 		}
-		if res.Header.Get("Retry-After") == "" || !strings.Contains(res.Body, "Too many failed sign-ins") {
+		if res.Header.Get("Retry-After") == "" || !strings.Contains(res.Body, "Demasiados intentos fallidos") {
 			t.Errorf("429 lacks Retry-After or message: %q", res.Header.Get("Retry-After"))
 		}
 		// After the wait it works and resets the counter.
@@ -66,7 +66,7 @@ func TestRemovedAccountSessionsEnd(t *testing.T) {
 		b := a.browser()
 		b.login("ana")
 		a.Svc.SetAccounts(a.Cfg.Accounts[1:])
-		assertEnded(t, b, b.get("/workspace"), "no longer active")
+		assertEnded(t, b, b.get("/workspace"), "ya no está activa")
 		if n := len(sessionsOf(t, a, "ana")); n != 0 {
 			t.Errorf("removed account still has %d sessions", n)
 		}
@@ -74,7 +74,7 @@ func TestRemovedAccountSessionsEnd(t *testing.T) {
 		c := a.browser()
 		c.login("olga")
 		a.Svc.SetAccountDisabled("olga", true)
-		assertEnded(t, c, c.get("/admin"), "no longer active")
+		assertEnded(t, c, c.get("/admin"), "ya no está activa")
 		if res := c.tryLogin("olga", "olga-pw"); res.StatusCode != http.StatusUnauthorized {
 			t.Errorf("disabled account login = %d, want 401", res.StatusCode)
 		}
@@ -88,7 +88,7 @@ func TestFingerprintAndIPValidation(t *testing.T) {
 			b := a.browser()
 			b.login("ana")
 			b.UA = "curl/8.0"
-			assertEnded(t, b, b.get("/workspace"), "for your security")
+			assertEnded(t, b, b.get("/workspace"), "por tu seguridad")
 		})
 		t.Run("client IP change behind a trusted proxy", func(t *testing.T) {
 			a := newApp(t, be, func(c *sessionsvc.Config) {
@@ -106,7 +106,7 @@ func TestFingerprintAndIPValidation(t *testing.T) {
 				t.Fatalf("recorded IP = %+v", recs)
 			}
 			b.Header.Set("X-Forwarded-For", "198.51.100.99")
-			assertEnded(t, b, b.get("/workspace"), "for your security")
+			assertEnded(t, b, b.get("/workspace"), "por tu seguridad")
 			if logs := a.Logs.String(); !strings.Contains(logs, "198.51.100.10") || !strings.Contains(logs, "198.51.100.99") {
 				t.Errorf("the IP change was not logged with both values")
 			}
@@ -203,7 +203,7 @@ func TestTerminationSticksUnderInFlightRequest(t *testing.T) {
 		if b.cookie() != "" {
 			// The in-flight response may have cleared the cookie already; if not, the
 			// next request must be sent to the login page with the reason.
-			assertEnded(t, b, b.get("/workspace"), "ended by an administrator: laptop stolen")
+			assertEnded(t, b, b.get("/workspace"), "Un administrador cerró tu sesión: laptop stolen")
 		}
 	})
 }
@@ -222,7 +222,7 @@ func TestTombstoneReasonReachesLoginPage(t *testing.T) {
 			t.Fatalf("terminated session GET = %d", res.StatusCode)
 		}
 		page := b.get("/login")
-		if !strings.Contains(page.Body, "ended by an administrator: policy &lt;review&gt;") {
+		if !strings.Contains(page.Body, "Un administrador cerró tu sesión: policy &lt;review&gt;") {
 			t.Fatalf("login page lacks the escaped reason:\n%s", page.Body)
 		}
 		// Ending another of one's own sessions from /account/sessions.
@@ -234,7 +234,7 @@ func TestTombstoneReasonReachesLoginPage(t *testing.T) {
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("end others = %d", res.StatusCode)
 		}
-		assertEnded(t, y, y.get("/admin"), "signed out from another of your sessions")
+		assertEnded(t, y, y.get("/admin"), "Se cerró tu sesión desde otra de tus sesiones")
 	})
 }
 

@@ -160,7 +160,7 @@ func TestSessionTerminate(t *testing.T) {
 		if got := doc.Find(`[data-testid="detail-status"]`).Text(); got != "ended" {
 			t.Errorf("status after terminate = %q, want ended", got)
 		}
-		assertEnded(t, ana, ana.get("/workspace"), "ended by an administrator: "+reason)
+		assertEnded(t, ana, ana.get("/workspace"), "Un administrador cerró tu sesión: "+reason)
 
 		// Ending it again is a 404.
 		if res := sdTerminate(adam, sid, "again"); res.StatusCode != http.StatusNotFound {
@@ -240,7 +240,7 @@ func TestUserTerminate(t *testing.T) {
 			t.Errorf("notice = %q, want the count", got)
 		}
 		for _, b := range []*browser{ana1, ana2} {
-			assertEnded(t, b, b.get("/workspace"), "ended by an administrator: Cuenta comprometida")
+			assertEnded(t, b, b.get("/workspace"), "Un administrador cerró tu sesión: Cuenta comprometida")
 		}
 		_ = olga
 	})

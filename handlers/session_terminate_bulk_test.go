@@ -97,7 +97,7 @@ func TestBulkTerminateSelection(t *testing.T) {
 		if got := doc.Find(`[data-testid="sessions-notice"]`).Text(); !strings.Contains(got, "3 sessions were ended") {
 			t.Errorf("notice = %q, want the count", got)
 		}
-		assertEnded(t, ana1, ana1.get("/workspace"), "ended by an administrator: Mantenimiento")
+		assertEnded(t, ana1, ana1.get("/workspace"), "Un administrador cerró tu sesión: Mantenimiento")
 	})
 }
 

@@ -149,14 +149,14 @@ func TestUserDisable(t *testing.T) {
 		if !sdLive(t, a, olgaSID) {
 			t.Errorf("another user's session ended")
 		}
-		assertEnded(t, ana1, ana1.get("/workspace"), "no longer active")
-		assertEnded(t, ana2, ana2.get("/workspace"), "no longer active")
+		assertEnded(t, ana1, ana1.get("/workspace"), "ya no está activa")
+		assertEnded(t, ana2, ana2.get("/workspace"), "ya no está activa")
 
 		// The right password does not sign a disabled account in, on either
 		// instance, and the refusal is the generic one.
 		for name, inst := range map[string]*app{"same": a, "other": other} {
 			r := inst.browser().tryLogin("ana", "ana-pw")
-			if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Body, "Invalid username or password.") {
+			if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Body, "Usuario o contraseña incorrectos.") {
 				t.Errorf("%s instance: disabled login = %d, want 401 with the generic message", name, r.StatusCode)
 			}
 			if strings.Contains(r.Body, "disabled") {

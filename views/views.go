@@ -9,10 +9,13 @@
 package views
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // ProductName is shown in the header and page titles.
@@ -57,37 +60,13 @@ func (u *User) canWorkspace() bool {
 	return u != nil && (u.Role == roleAnalyst || u.Role == roleAdmin)
 }
 
-// Ago describes t relative to now for people scanning a table: "just now",
-// "3 min ago", "2 h ago", "4 d ago", and for future times "in under a minute",
-// "in 5 min", "in 2 h", "in 3 d". Amounts are truncated, never rounded up, so
-// a deadline is never shown later than it is. The zero time is "—".
+// Ago describes t relative to now in English, as the console shows it: "just
+// now", "3 min ago", "2 h ago", "4 d ago", and for future times "in under a
+// minute", "in 5 min", "in 2 h", "in 3 d". Amounts are truncated, never
+// rounded up, so a deadline is never shown later than it is. The zero time is
+// "—". Pages in the reader's language use i18n.Ago.
 func Ago(now, t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	d := now.Sub(t)
-	future := d < 0
-	if future {
-		d = -d
-	}
-	var amount string
-	switch {
-	case d < time.Minute:
-		if future {
-			return "in under a minute"
-		}
-		return "just now"
-	case d < time.Hour:
-		amount = strconv.Itoa(int(d/time.Minute)) + " min"
-	case d < 48*time.Hour:
-		amount = strconv.Itoa(int(d/time.Hour)) + " h"
-	default:
-		amount = strconv.Itoa(int(d/(24*time.Hour))) + " d"
-	}
-	if future {
-		return "in " + amount
-	}
-	return amount + " ago"
+	return i18n.Ago(i18n.WithLocale(context.Background(), i18n.EN), now, t)
 }
 
 // exactTime is the unambiguous form shown on hover: the server cannot know

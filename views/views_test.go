@@ -10,6 +10,8 @@ import (
 
 	"github.com/a-h/templ"
 	"golang.org/x/net/html"
+
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // hostile is what an attacker might put into a user name, a user agent, a
@@ -60,10 +62,17 @@ type page struct {
 	root *html.Node
 }
 
+// render renders c in English, the language these structural tests read;
+// i18n_test.go renders in Spanish.
 func render(t *testing.T, c templ.Component) page {
 	t.Helper()
+	return renderIn(t, i18n.EN, c)
+}
+
+func renderIn(t *testing.T, l i18n.Locale, c templ.Component) page {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := c.Render(context.Background(), &buf); err != nil {
+	if err := c.Render(i18n.WithLocale(context.Background(), l), &buf); err != nil {
 		t.Fatalf("render: %v", err)
 	}
 	root, err := html.Parse(strings.NewReader(buf.String()))
