@@ -285,14 +285,8 @@ func (s *Service) finishRun(ctx context.Context, run AnalysisRun, user string, r
 			run.Status, run.Error, res = StatusFailed, "its results could not be saved", nil
 		}
 	}
-	set := map[string]any{"current_analysis": run, "processing_status": run.Status}
-	if res != nil {
-		set["results"] = res.Summary()
-	}
-	if _, err := s.UpdateState(ctx, run.SID, store.CatAnalysisData, -1, set, nil); err != nil {
-		log.Info("analysis: not recorded", slog.String("error", err.Error()))
-		return
-	}
+	// The history first and the run's status last: whoever sees the status
+	// finished sees its history entry too.
 	err := s.modifyState(ctx, run.SID, store.CatUserData, func(v map[string]json.RawMessage) (map[string]any, error) {
 		var hist []AnalysisRun
 		decodeLenient(v["analysis_history"], &hist)
@@ -303,11 +297,20 @@ func (s *Service) finishRun(ctx context.Context, run AnalysisRun, user string, r
 		return map[string]any{"analysis_history": hist}, nil
 	})
 	if err != nil {
-		log.Info("analysis: history not recorded", slog.String("error", err.Error()))
+		log.Info("analysis: not recorded", slog.String("error", err.Error()))
+		return
 	}
 	s.SetProcessing(ctx, run.SID, run.Status, map[bool]int{true: 100}[run.Status == StatusDone])
 	if run.Status == StatusDone {
 		s.Record(run.SID, user, store.EventAnalysisRun, map[string]string{"comments": strconv.Itoa(run.Comments), "analysis": run.ID})
+	}
+	set := map[string]any{"current_analysis": run, "processing_status": run.Status}
+	if res != nil {
+		set["results"] = res.Summary()
+	}
+	if _, err := s.UpdateState(ctx, run.SID, store.CatAnalysisData, -1, set, nil); err != nil {
+		log.Info("analysis: status not recorded", slog.String("error", err.Error()))
+		return
 	}
 	log.Info("analysis finished", slog.Int("comments", run.Comments))
 }
@@ -382,14 +385,33 @@ func (s *Service) runProgress(ctx context.Context, cur Current, run AnalysisRun)
 		(run.Instance == s.instance && !s.jobs.has(cur.SID, run.ID)) || // this instance restarted
 		(run.Instance != s.instance && rec.Processing != StatusQueued && rec.Processing != StatusRunning) // the other one did
 	if lost {
-		run.Status, run.Error, run.FinishedAt = StatusInterrupted, "the server restarted or the session ended while it ran", s.now()
-		run.SID = cur.SID
-		if err := s.saveRun(ctx, run); err != nil {
-			return AnalysisRun{}, 0, false, err
-		}
-		return run, 0, true, nil
+		return s.markLost(ctx, cur, run)
 	}
 	return run, rec.Progress, true, nil
+}
+
+// errUnchanged ends a modifyState that found nothing to write.
+var errUnchanged = errors.New("unchanged")
+
+// markLost records as interrupted a run whose job is gone, unless the run
+// moved on meanwhile: the state was read before the job's end was seen, and
+// a job that just finished has written its final status since. It returns
+// the run as it now is.
+func (s *Service) markLost(ctx context.Context, cur Current, run AnalysisRun) (AnalysisRun, int, bool, error) {
+	now := run
+	err := s.modifyState(ctx, cur.SID, store.CatAnalysisData, func(v map[string]json.RawMessage) (map[string]any, error) {
+		decodeLenient(v["current_analysis"], &now)
+		if now.ID != run.ID || !now.Active() {
+			return nil, errUnchanged
+		}
+		now.Status, now.Error, now.FinishedAt = StatusInterrupted, "the server restarted or the session ended while it ran", s.now()
+		now.SID = cur.SID
+		return map[string]any{"current_analysis": now, "processing_status": now.Status}, nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		return AnalysisRun{}, 0, false, err
+	}
+	return now, map[bool]int{true: 100}[now.Status == StatusDone], true, nil
 }
 
 // AnalysisHistory lists the signed-in session's finished runs, newest first.

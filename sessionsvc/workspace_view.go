@@ -15,6 +15,9 @@ import (
 // open ones and ui_state.current_page the last one the analyst worked in.
 var WorkspaceSections = []string{"datasets", "analysis", "history", "preferences"}
 
+// DefaultExpanded are the sections open while ui_state names none.
+var DefaultExpanded = []string{"datasets", "analysis"}
+
 // ResultColumns are the columns of the comments table an analyst may show
 // (preferences.default_columns).
 var ResultColumns = []string{"comment", "sentiment", "themes", "rating", "city", "date"}
@@ -154,6 +157,9 @@ func (s *Service) ToggleWorkspaceSection(ctx context.Context, section string, op
 	return s.modifyState(ctx, cur.SID, store.CatUIState, func(v map[string]json.RawMessage) (map[string]any, error) {
 		var list []string
 		decodeLenient(v["expanded_sections"], &list)
+		if len(list) == 0 {
+			list = slices.Clone(DefaultExpanded)
+		}
 		list = slices.DeleteFunc(list, func(x string) bool { return x == section || !slices.Contains(WorkspaceSections, x) })
 		if open {
 			list = append(list, section)

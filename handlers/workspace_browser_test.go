@@ -1,0 +1,89 @@
+package handlers_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserWorkspace drives the analyst workspace in Chromium on both
+// stores: load the demo data, open a section, upload a file through the form
+// (htmx, with its progress bar), run an analysis and watch it finish live;
+// then a second tab of the same session shows the same workspace, open
+// sections included (ui_state), and every page passes axe-core.
+func TestBrowserWorkspace(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be string) {
+		a := newApp(t, be)
+		shots := screenshotDir(t)
+		name := func(page string) string { return be + "-" + page }
+		tab := newBrowserCtx(t)
+		if err := browserLogin(tab, a.URL, "ana", `[data-testid="ws-datasets"]`); err != nil {
+			t.Fatalf("sign in: %v", err)
+		}
+		shoot(t, tab, shots, name("workspace-empty"))
+		checkA11y(t, tab, "empty workspace")
+
+		csv := filepath.Join(t.TempDir(), "encuesta julio.csv")
+		if err := os.WriteFile(csv, []byte("comentario;rating;ciudad\nAnda re bien;5;Luque\nSe corta a cada rato;1;Limpio\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := chromedp.Do(tab,
+			chromedp.Click(chromedp.CSS(`[data-testid="load-demo"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="dataset-row"]`)),
+			// Open the preferences section: recorded in ui_state.
+			chromedp.Click(chromedp.CSS(`#ws-preferences > summary`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="prefs-form"]`)),
+			chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="upload-file"]`), []string{csv}),
+			chromedp.Click(chromedp.CSS(`[data-testid="upload-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="dataset-row"]:nth-child(2)`)),
+		)
+		if err != nil {
+			t.Fatalf("demo data and upload: %v", err)
+		}
+		names, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="dataset-name"]')].map(e => e.textContent)`))
+		if err != nil || len(names) != 2 || names[1] != "encuesta julio.csv" {
+			t.Fatalf("datasets after upload: %q %v", names, err)
+		}
+
+		// Analyse the demo data: the status polls itself and the page
+		// reloads with the results when it is done.
+		err = chromedp.Do(tab,
+			chromedp.Click(chromedp.CSS(`[data-testid="dataset-row"]:first-child [data-testid="dataset-analyse"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="results"]`)),
+		)
+		if err != nil {
+			t.Fatalf("analysis: %v", err)
+		}
+		if got := textOf(t, tab, `[data-testid="analysis-state"]`); got != "done" {
+			t.Errorf("analysis state %q", got)
+		}
+		shoot(t, tab, shots, name("workspace-results"))
+		checkA11y(t, tab, "workspace with results")
+
+		// A second tab of the same session sees the same workspace.
+		tab2, cancel := chromedp.NewContext(tab)
+		defer cancel()
+		err = chromedp.Do(tab2,
+			chromedp.Navigate(a.URL+"/workspace"),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="results"]`)),
+		)
+		if err != nil {
+			t.Fatalf("second tab: %v", err)
+		}
+		open, err := chromedp.Run(tab2, chromedp.Evaluate[bool](`document.querySelector('#ws-preferences').open`))
+		if err != nil || !open {
+			t.Errorf("second tab: preferences section open = %v (%v), want open as the first tab left it", open, err)
+		}
+		rows, err := chromedp.Run(tab2, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="dataset-row"]').length`))
+		if err != nil || rows != 2 {
+			t.Errorf("second tab lists %d datasets (%v), want 2", rows, err)
+		}
+		hist, err := chromedp.Run(tab2, chromedp.Evaluate[string](`document.querySelector('[data-testid="history-table"]').textContent`))
+		if got := hist; err != nil || !strings.Contains(got, "comentarios-demo.csv") {
+			t.Errorf("second tab history %q", got)
+		}
+	})
+}
