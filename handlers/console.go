@@ -29,6 +29,8 @@ type Console interface {
 	ConfirmTermination(ctx context.Context, actor, id, note string) (int, error)
 	Account(ctx context.Context, user string) (sessionsvc.UserAccount, error)
 	UserRecoveryPoints(ctx context.Context, user string) ([]store.RecoveryPoint, error)
+	ListEnded(ctx context.Context, q store.EndedQuery) (store.EndedPage, error)
+	IssueRecoveryLink(ctx context.Context, point store.RecoveryPoint, admin string) (string, time.Time, error)
 	DisableUser(ctx context.Context, user, actor, reason string) (int, error)
 	EnableUser(ctx context.Context, user, actor string) error
 }

@@ -285,6 +285,17 @@ func TestBrowserConsole(t *testing.T) {
 		shoot(t, admin, shots, name("audit"))
 		checkA11y(t, admin, "audit")
 
+		// The Recovery page lists the terminated session as open.
+		err = chromedp.Do(admin,
+			chromedp.Navigate(a.URL+"/admin/recovery"),
+			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid="recovery-row"][data-sid=%q]`, sid))),
+		)
+		if err != nil {
+			t.Fatalf("recovery page: %v", err)
+		}
+		shoot(t, admin, shots, name("recovery"))
+		checkA11y(t, admin, "recovery")
+
 		// Bulk: two more analyst sessions; the admin checks both rows,
 		// previews in the panel above the list (no page change), confirms
 		// with a reason, and the rows leave in place.

@@ -77,17 +77,21 @@ func (h *Handler) Register(e *echo.Echo) {
 	u.POST("/recover/:token", h.recoveryLinkUse)
 
 	// Workspace (analysts; admins may use it too) and console (admins and operators).
-	ws := s.Group("", h.signedIn, h.roles(sessionsvc.RoleAnalyst, sessionsvc.RoleAdmin))
-	ws.GET("/workspace", h.workspaceHome)
-	ws.POST("/workspace/uploads", h.workspaceUpload, h.csrfStream)
-	ws.POST("/workspace/demo", h.workspaceDemo, h.csrf)
-	ws.POST("/workspace/datasets/:id/delete", h.workspaceDatasetDelete, h.csrf)
-	ws.POST("/workspace/analyses", h.workspaceAnalysisStart, h.csrf)
-	ws.GET("/workspace/analyses/current", h.workspaceAnalysisStatus)
-	ws.GET("/workspace/analyses/:id/download", h.workspaceDownload)
-	ws.POST("/workspace/preferences", h.workspacePrefs, h.csrf)
-	ws.POST("/workspace/sections", h.workspaceSection, h.csrf)
-	ws.GET("/api/v1/analyses/:id", h.apiV1Analysis)
+	// Per route, not a group: a group with middleware on "" would answer
+	// every unknown path with its role check (403) instead of 404.
+	ws := func(mw ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
+		return append([]echo.MiddlewareFunc{h.signedIn, h.roles(sessionsvc.RoleAnalyst, sessionsvc.RoleAdmin)}, mw...)
+	}
+	s.GET("/workspace", h.workspaceHome, ws()...)
+	s.POST("/workspace/uploads", h.workspaceUpload, ws(h.csrfStream)...)
+	s.POST("/workspace/demo", h.workspaceDemo, ws(h.csrf)...)
+	s.POST("/workspace/datasets/:id/delete", h.workspaceDatasetDelete, ws(h.csrf)...)
+	s.POST("/workspace/analyses", h.workspaceAnalysisStart, ws(h.csrf)...)
+	s.GET("/workspace/analyses/current", h.workspaceAnalysisStatus, ws()...)
+	s.GET("/workspace/analyses/:id/download", h.workspaceDownload, ws()...)
+	s.POST("/workspace/preferences", h.workspacePrefs, ws(h.csrf)...)
+	s.POST("/workspace/sections", h.workspaceSection, ws(h.csrf)...)
+	s.GET("/api/v1/analyses/:id", h.apiV1Analysis, ws()...)
 	u.GET("/api/v1/session", h.apiV1Session)
 	u.GET("/admin", h.dashboardShow, h.roles(sessionsvc.RoleAdmin, sessionsvc.RoleOperator))
 
@@ -110,6 +114,9 @@ func (h *Handler) Register(e *echo.Echo) {
 	ops.GET("/users/:user", h.userShow)
 	admins.POST("/users/:user/disable", h.userDisable)
 	admins.POST("/users/:user/enable", h.userEnable)
+	// console: recovery routes
+	ops.GET("/recovery", h.adminRecovery)
+	admins.POST("/recovery/:sid", h.adminRecoveryLink)
 	// console: system routes
 	ops.GET("/system", h.systemShow)
 	// console: audit routes

@@ -90,14 +90,16 @@ var accessRules = map[string]access{
 	"GET /api/v1/session":                  anySignedIn,
 
 	// Console pages: operators read.
-	"GET /admin":               console,
-	"GET /admin/counters":      console,
-	"GET /admin/sessions":      console,
-	"GET /admin/sessions/:sid": console,
-	"GET /admin/audit":         console,
-	"GET /admin/audit.csv":     console,
-	"GET /admin/system":        console,
-	"GET /admin/users/:user":   console,
+	"GET /admin":                console,
+	"GET /admin/counters":       console,
+	"GET /admin/sessions":       console,
+	"GET /admin/sessions/:sid":  console,
+	"GET /admin/audit":          console,
+	"GET /admin/audit.csv":      console,
+	"GET /admin/system":         console,
+	"GET /admin/recovery":       console,
+	"POST /admin/recovery/:sid": adminOnly,
+	"GET /admin/users/:user":    console,
 
 	// Console actions: admins only.
 	"POST /admin/sessions/:sid/terminate":      adminOnly,
@@ -259,4 +261,17 @@ func TestRouteAccess(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestUnknownPathIsNotFound: a path no route has is a 404 for every
+// signed-in role, never a role check's 403.
+func TestUnknownPathIsNotFound(t *testing.T) {
+	a := newApp(t, "sqlite")
+	for _, user := range []string{"ana", "olga", "adam"} {
+		b := a.browser()
+		b.login(user)
+		if res := b.get("/no/such/page"); res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: GET /no/such/page = %d, want 404", user, res.StatusCode)
+		}
+	}
 }

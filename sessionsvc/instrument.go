@@ -132,6 +132,13 @@ func (s instrumented) Archived(ctx context.Context, sid string) (store.Archived,
 	return r0, r1, err
 }
 
+func (s instrumented) ListEnded(ctx context.Context, q store.EndedQuery, now time.Time) (store.EndedPage, error) {
+	start := time.Now()
+	r0, err := s.Store.ListEnded(ctx, q, now)
+	s.m.ObserveStore("ListEnded", time.Since(start), err)
+	return r0, err
+}
+
 func (s instrumented) SetProcessing(ctx context.Context, sid string, status string, progress int) error {
 	start := time.Now()
 	err := s.Store.SetProcessing(ctx, sid, status, progress)

@@ -35,6 +35,21 @@ func (s *Service) List(ctx context.Context, q store.Query) (store.Page, error) {
 	return p, nil
 }
 
+// ListEnded returns one page of ended sessions (held for cleanup or
+// archived), most recently ended first: the console's "ended" view, its
+// recovery page and a user's page.
+func (s *Service) ListEnded(ctx context.Context, q store.EndedQuery) (store.EndedPage, error) {
+	q, err := store.NormalizeEndedQuery(q)
+	if err != nil {
+		return store.EndedPage{}, err
+	}
+	p, err := s.st.ListEnded(ctx, q, s.now())
+	if err != nil {
+		return store.EndedPage{}, s.unavailable("list ended sessions", err)
+	}
+	return p, nil
+}
+
 // UserSessions returns every live session of user, most recently active first.
 func (s *Service) UserSessions(ctx context.Context, user string) ([]store.Record, error) {
 	p, err := s.List(ctx, store.Query{Filter: store.Filter{User: user}, Sort: store.SortActivity, Limit: 500})

@@ -245,6 +245,22 @@
     }
   });
 
+  // (b5) Buttons with data-copy="#id" copy that field's value (a resume
+  // link shown once); without JavaScript the field is selectable text.
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target && evt.target.closest ? evt.target.closest("button[data-copy]") : null;
+    var field = btn && document.querySelector(btn.getAttribute("data-copy"));
+    if (!field) {
+      return;
+    }
+    field.select();
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(field.value).then(function () {
+        btn.textContent = "Copied";
+      });
+    }
+  });
+
   // Another tab of this session got a new deadline.
   window.addEventListener("storage", function (evt) {
     if (evt.key === DEADLINE_KEY && evt.newValue && session.deadline) {

@@ -319,12 +319,12 @@ func TestLayoutNavByRole(t *testing.T) {
 		role string
 		want []string // nav test ids present
 	}{
-		{"admin", []string{"nav-console", "nav-sessions", "nav-audit", "nav-system", "nav-workspace", "nav-my-sessions"}},
-		{"operator", []string{"nav-console", "nav-sessions", "nav-audit", "nav-system", "nav-my-sessions"}},
+		{"admin", []string{"nav-console", "nav-sessions", "nav-recovery", "nav-audit", "nav-system", "nav-workspace", "nav-my-sessions"}},
+		{"operator", []string{"nav-console", "nav-sessions", "nav-recovery", "nav-audit", "nav-system", "nav-my-sessions"}},
 		{"analyst", []string{"nav-workspace", "nav-my-sessions"}},
 		{"unknown", []string{"nav-my-sessions"}},
 	}
-	hrefs := map[string]string{"nav-console": "/admin", "nav-sessions": "/admin/sessions", "nav-audit": "/admin/audit", "nav-system": "/admin/system",
+	hrefs := map[string]string{"nav-console": "/admin", "nav-sessions": "/admin/sessions", "nav-recovery": "/admin/recovery", "nav-audit": "/admin/audit", "nav-system": "/admin/system",
 		"nav-workspace": "/workspace", "nav-my-sessions": "/account/sessions"}
 	for _, tt := range tests {
 		t.Run(tt.role, func(t *testing.T) {
