@@ -42,7 +42,9 @@ type sessionListQuery struct {
 	Sort           store.Sort
 	Cursor         string
 	N              int
-	Selected       []string // sids whose checkbox is checked (live refresh keeps them)
+	Selected       []string     // sids whose checkbox is checked (live refresh keeps them)
+	Ended          bool         // status=ended: ended sessions (held or archived), not live ones
+	Reason         store.Reason // with Ended: only this reason
 }
 
 // bindSessionListQuery parses and validates the list's URL query.
@@ -67,6 +69,20 @@ func bindSessionListQuery(q url.Values) (sessionListQuery, error) {
 		v.Role = r
 	default:
 		return v, badParam("Unknown role: choose admin, operator, analyst or any.")
+	}
+	switch st := q.Get("status"); st {
+	case "", "active":
+	case "ended":
+		v.Ended = true
+	default:
+		return v, badParam("Unknown status: choose active or ended.")
+	}
+	if r := q.Get("reason"); r != "" && r != "any" {
+		v.Reason = store.Reason(r)
+		if !v.Reason.Valid() {
+			short, _ := truncateRunes(r, 32)
+			return v, badParam("Unknown reason %q.", short)
+		}
 	}
 	if s := q.Get("sort"); s != "" {
 		v.Sort = store.Sort(s)
@@ -118,6 +134,12 @@ func (q sessionListQuery) values(cursor string) url.Values {
 	if q.N != defaultListRows {
 		v.Set("n", strconv.Itoa(q.N))
 	}
+	if q.Ended {
+		v.Set("status", "ended")
+	}
+	if q.Reason != "" {
+		v.Set("reason", string(q.Reason))
+	}
 	if cursor != "" {
 		v.Set("cursor", cursor)
 	}
@@ -138,6 +160,9 @@ func (h *Handler) sessionList(c echo.Context) error {
 	q, err := bindSessionListQuery(c.QueryParams())
 	if err != nil {
 		return h.renderError(c, http.StatusBadRequest, "Bad request", err.Error())
+	}
+	if q.Ended {
+		return h.endedList(c, q)
 	}
 	ctx := c.Request().Context()
 	page, err := h.console.List(ctx, store.Query{
@@ -187,4 +212,45 @@ func (h *Handler) sessionList(c echo.Context) error {
 		Live:   live,
 		Notice: sessionsNotice(c),
 	}))
+}
+
+// endedList is the sessions list's status=ended view: sessions that ended
+// (held for cleanup and recovery, or archived), newest end first, by reason
+// and user, paged with the exact total.
+func (h *Handler) endedList(c echo.Context, q sessionListQuery) error {
+	ctx := c.Request().Context()
+	page, err := h.console.ListEnded(ctx, store.EndedQuery{User: q.User, Reason: q.Reason, Cursor: q.Cursor, Limit: q.N})
+	if errors.Is(err, store.ErrBadCursor) {
+		return h.renderError(c, http.StatusBadRequest, "Bad request", "The page cursor is not valid. Start again from the first page.")
+	}
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	p := views.EndedSessionsProps{
+		Layout: h.layout(c, "Ended sessions"), Now: now, Total: page.Total,
+		User: q.User, Reason: string(q.Reason), Reasons: endedReasons,
+	}
+	if page.Next != "" {
+		p.NextURL = sessionListURL(q.values(page.Next))
+	}
+	if q.Cursor != "" {
+		p.FirstURL = sessionListURL(q.values(""))
+	}
+	for _, e := range page.Entries {
+		r := e.Record
+		p.Rows = append(p.Rows, views.EndedRow{
+			SID: r.SID, ShortSID: shortSID(r.SID), User: r.User, Role: r.Role, Device: r.Device, IP: r.LastIP,
+			CreatedAt: r.CreatedAt, EndedAt: e.Tombstone.At, Reason: string(e.Tombstone.Reason),
+			Actor: e.Tombstone.Actor, Note: e.Tombstone.Note, Archived: e.Archived, Recovery: recoveryStatus(e, now),
+		})
+	}
+	return h.render(c, http.StatusOK, views.EndedSessionsPage(p))
+}
+
+// endedReasons are the reasons the ended view filters by, in the order shown.
+var endedReasons = []string{
+	string(store.ReasonLogout), string(store.ReasonExpired), string(store.ReasonIdle), string(store.ReasonLifetime),
+	string(store.ReasonEvicted), string(store.ReasonTerminated), string(store.ReasonSecurity),
+	string(store.ReasonAccountRemoved), string(store.ReasonAccountDisabled),
 }
