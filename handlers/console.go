@@ -30,6 +30,7 @@ type Console interface {
 	Account(ctx context.Context, user string) (sessionsvc.UserAccount, error)
 	UserRecoveryPoints(ctx context.Context, user string) ([]store.RecoveryPoint, error)
 	ListEnded(ctx context.Context, q store.EndedQuery) (store.EndedPage, error)
+	UserCosts(ctx context.Context, user string, days int) ([]sessionsvc.DayCost, error)
 	IssueRecoveryLink(ctx context.Context, point store.RecoveryPoint, admin string) (string, time.Time, error)
 	DisableUser(ctx context.Context, user, actor, reason string) (int, error)
 	EnableUser(ctx context.Context, user, actor string) error

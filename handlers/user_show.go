@@ -12,6 +12,9 @@ import (
 	"github.com/ppfiber/sessionconsole/views"
 )
 
+// userCostDays is how many days of cost the user page shows.
+const userCostDays = 7
+
 // userShow is the console's page of one account: its role and whether it may
 // sign in, its live sessions and its recovery points. Operators read it;
 // admins also get the disable/enable forms. A name without an account still
@@ -67,6 +70,26 @@ func (h *Handler) userPage(c echo.Context, user string) (views.UserPageProps, er
 			SID: pt.SID, ShortSID: shortSID(pt.SID), Reason: string(pt.Reason), EndedAt: pt.EndedAt, ExpiresAt: pt.ExpiresAt,
 		})
 	}
+	ended, err := h.console.ListEnded(ctx, store.EndedQuery{User: user, Limit: 10})
+	if err != nil {
+		return p, err
+	}
+	p.EndedTotal = ended.Total
+	for _, e := range ended.Entries {
+		p.Ended = append(p.Ended, views.EndedRow{SID: e.Record.SID, ShortSID: shortSID(e.Record.SID), CreatedAt: e.Record.CreatedAt,
+			EndedAt: e.Tombstone.At, Reason: string(e.Tombstone.Reason), Actor: e.Tombstone.Actor})
+	}
+	costs, err := h.console.UserCosts(ctx, user, userCostDays)
+	if err != nil {
+		return p, err
+	}
+	var total sessionsvc.Cost
+	for _, d := range costs {
+		total.Micros, total.Currency = total.Micros+d.Cost.Micros, d.Cost.Currency
+		p.Costs = append(p.Costs, views.UserDayCost{Day: d.Day, Sessions: d.Sessions, Analyses: d.Analyses,
+			Comments: d.Comments, APICalls: d.APICalls, Cost: d.Cost.String()})
+	}
+	p.CostTotal = total.String()
 	return p, nil
 }
 

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"context"
 	"net/http"
 	"strings"
@@ -180,5 +181,40 @@ func TestUserDisable(t *testing.T) {
 		}
 		other.browser().login("ana")
 		a.browser().login("ana")
+	})
+}
+
+func TestUserPageEndedAndCosts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be string) {
+		a := newApp(t, be)
+		ana, _ := signedIn(t, a, "ana")
+		ana.post("/workspace/demo", urlValues("csrf_token", ana.csrf()))
+		ana.post("/workspace/analyses", urlValues("csrf_token", ana.csrf()))
+		if an := waitRun(t, ana); an["status"] != "done" {
+			t.Fatalf("analysis %v", an)
+		}
+		if r := ana.post("/logout", urlValues("csrf_token", ana.csrf())); r.StatusCode != http.StatusSeeOther {
+			t.Fatal("logout")
+		}
+		a.Svc.FlushEvents(t.Context())
+		adam, _ := signedIn(t, a, "adam")
+		d := doc(t, adam.get("/admin/users/ana").Body)
+		if n := d.Find(`[data-testid="user-ended-row"]`).Length(); n != 1 {
+			t.Errorf("ended sessions listed: %d, want 1", n)
+		}
+		rows := d.Find(`[data-testid="user-cost-row"]`)
+		if rows.Length() != 7 {
+			t.Fatalf("cost rows: %d, want 7 days", rows.Length())
+		}
+		today := rows.Last()
+		// 0.05 per analysis + 0.20 per 1000 comments (2,000 of them), plus
+		// 0.001 per API call (the test polls the API while the analysis runs).
+		var cost float64
+		if _, err := fmt.Sscanf(today.Find(`[data-testid="user-cost"]`).Text(), "USD %f", &cost); err != nil || cost < 0.45 || cost > 0.6 {
+			t.Errorf("today's cost %q (%v), want 0.45 plus a few API calls", today.Find(`[data-testid="user-cost"]`).Text(), err)
+		}
+		if got := d.Find(`[data-testid="user-cost-total"]`).Text(); got != today.Find(`[data-testid="user-cost"]`).Text() {
+			t.Errorf("total %q, want today's %q", got, today.Find(`[data-testid="user-cost"]`).Text())
+		}
 	})
 }

@@ -432,3 +432,81 @@ func (s *Service) ActiveByRole(ctx context.Context) (map[string]int, error) {
 	}
 	return out, nil
 }
+
+// DayCost is a user's estimated cost on one day.
+type DayCost struct {
+	Day      string // YYYY-MM-DD in analytics.timezone
+	Sessions int    // sessions started that day
+	Analyses int64
+	Comments int64
+	APICalls int64
+	Cost     Cost
+}
+
+// userCostSessions bounds the sessions UserCosts reads: a user has at most
+// max_sessions_per_user live ones, and the ended ones of the last days.
+const userCostSessions = 200
+
+// UserCosts estimates what a user cost per day over the last days days
+// (today last), from the counters of their sessions, live and ended (held or
+// archived), each counted on the day it started. It reads one counter set
+// per session, at most userCostSessions of them, newest first.
+func (s *Service) UserCosts(ctx context.Context, user string, days int) ([]DayCost, error) {
+	now := s.now().In(s.tz)
+	out := make([]DayCost, days)
+	index := make(map[string]int, days)
+	for i := range out {
+		d := now.AddDate(0, 0, i-days+1).Format(time.DateOnly)
+		out[i] = DayCost{Day: d, Cost: Cost{Currency: s.cfg.Analytics.Cost.Currency}}
+		index[d] = i
+	}
+	oldest := now.AddDate(0, 0, -days+1).Format(time.DateOnly)
+	type started struct {
+		sid string
+		at  time.Time
+	}
+	var list []started
+	live, err := s.UserSessions(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range live {
+		list = append(list, started{r.SID, r.CreatedAt})
+	}
+	cursor := ""
+	for len(list) < userCostSessions {
+		p, err := s.ListEnded(ctx, store.EndedQuery{User: user, Cursor: cursor, Limit: 100})
+		if err != nil {
+			return nil, err
+		}
+		stop := false
+		for _, e := range p.Entries {
+			if e.Tombstone.At.In(s.tz).Format(time.DateOnly) < oldest {
+				stop = true // ended before the range: so did every later entry
+				break
+			}
+			list = append(list, started{e.Record.SID, e.Record.CreatedAt})
+		}
+		if stop || p.Next == "" {
+			break
+		}
+		cursor = p.Next
+	}
+	for _, x := range list {
+		i, ok := index[x.at.In(s.tz).Format(time.DateOnly)]
+		if !ok {
+			continue
+		}
+		c, _, err := s.st.Counters(ctx, x.sid)
+		if err != nil {
+			return nil, s.unavailable("session counters", err)
+		}
+		d := &out[i]
+		d.Sessions++
+		d.Analyses += c.Analyses
+		d.Comments += c.Comments
+		d.APICalls += c.APICalls
+		d.Cost.Micros += s.cost(c).Micros
+	}
+	return out, nil
+}
