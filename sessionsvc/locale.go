@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 
+	"github.com/ppfiber/sessionconsole/sessionsvc/lang"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
 
@@ -79,7 +78,7 @@ func localeOf(v any) string {
 // prefers. The user's saved preferences, when there are any, win over both.
 func requestLocale(r *http.Request) string {
 	if c, err := r.Cookie(LangCookie); err == nil {
-		switch primaryTag(c.Value) {
+		switch lang.Primary(c.Value) {
 		case "en":
 			return LocaleEN
 		case "es":
@@ -89,41 +88,6 @@ func requestLocale(r *http.Request) string {
 	return localeFrom(r.Header.Get("Accept-Language"))
 }
 
-// localeFrom picks a locale from Accept-Language: English when the browser
-// prefers English to Spanish (by order and q-value), else the Paraguayan
-// Spanish most analysts read, also when it names neither. The views' i18n
-// package decides the same way for pages (FromAcceptLanguage).
-func localeFrom(acceptLanguage string) string {
-	best, bestQ := LocaleES, 0.0
-	for i, part := range strings.Split(acceptLanguage, ",") {
-		if i >= 32 {
-			break
-		}
-		tag, params, _ := strings.Cut(part, ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				continue
-			}
-			q = f
-		}
-		switch p := primaryTag(tag); {
-		case q <= 0 || q <= bestQ:
-		case p == "en":
-			best, bestQ = LocaleEN, q
-		case p == "es":
-			best, bestQ = LocaleES, q
-		}
-	}
-	return best
-}
-
-// primaryTag returns the lower-cased primary subtag of a language tag.
-func primaryTag(tag string) string {
-	tag = strings.TrimSpace(tag)
-	if i := strings.IndexAny(tag, "-_"); i >= 0 {
-		tag = tag[:i]
-	}
-	return strings.ToLower(tag)
-}
+// localeFrom picks a locale from Accept-Language (package lang decides, for
+// the views too).
+func localeFrom(acceptLanguage string) string { return lang.FromAcceptLanguage(acceptLanguage) }

@@ -30,12 +30,12 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"strconv"
-	"strings"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/lang"
 )
 
 // Locale is a language the texts are written in.
@@ -67,49 +67,17 @@ func (l Locale) Name() string {
 // Parse maps a language tag to a supported locale: any English (en, en-US,
 // en_GB…) is EN, anything else (es, es-PY, es-AR, unknown or empty) is ES.
 func Parse(s string) Locale {
-	if primary(s) == "en" {
+	if lang.Primary(s) == "en" {
 		return EN
 	}
 	return ES
 }
 
-// primary returns the lower-cased primary subtag of a language tag.
-func primary(tag string) string {
-	tag = strings.TrimSpace(tag)
-	if i := strings.IndexAny(tag, "-_"); i >= 0 {
-		tag = tag[:i]
-	}
-	return strings.ToLower(tag)
-}
-
 // FromAcceptLanguage picks the locale for an Accept-Language header: English
 // when the browser prefers English to Spanish (by order and q-value), else
-// ES, also when it names neither.
-func FromAcceptLanguage(h string) Locale {
-	best, bestQ := ES, 0.0
-	for i, part := range strings.Split(h, ",") {
-		if i >= 32 {
-			break // a header this long is not a browser's
-		}
-		tag, params, _ := strings.Cut(part, ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				continue
-			}
-			q = f
-		}
-		switch p := primary(tag); {
-		case q <= 0 || q <= bestQ:
-		case p == "en":
-			best, bestQ = EN, q
-		case p == "es":
-			best, bestQ = ES, q
-		}
-	}
-	return best
-}
+// ES, also when it names neither (package lang decides, for the session
+// service too).
+func FromAcceptLanguage(h string) Locale { return Locale(lang.FromAcceptLanguage(h)) }
 
 type ctxKey struct{}
 
