@@ -39,6 +39,8 @@ const usage = `usage:
   sessionconsole users disable|enable ...                   disable an account (its sessions end) or enable it (users help)
   sessionconsole hash-password                              read a password from stdin, print its argon2id hash
   sessionconsole gen-key                                    print a new encryption key for security.encryption_keys
+  sessionconsole loadtest [-url URL] [-users 50] [-duration 20s] [-page /workspace] [-baseline] ...
+                                                            simulated analysts over HTTP: req/s, latency, Redis round trips, memory (loadtest -h)
   sessionconsole version                                    print the version
 `
 
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return usersCmd(ctx, args, getenv, stdout, stderr)
 	case "hash-password":
 		return hashPassword(stdin, stdout)
+	case "loadtest":
+		return loadtestCmd(ctx, args, getenv, stdout, stderr)
 	case "gen-key":
 		k, err := seal.GenerateKey()
 		if err != nil {
