@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,22 +11,24 @@ import (
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
 )
 
-// FindCtx reads a blob with exactly one GET, through scs/redisstore. redisstore
-// takes no context; the pool's read timeout bounds the call instead.
+// FindCtx reads a blob with exactly one GET (the key scs/redisstore would
+// read), on a connection borrowed through the gate like every other call:
+// ctx bounds the wait for a connection, and a call while Redis is down fails
+// at once.
 func (s *Store) FindCtx(ctx context.Context, tokenHash string) ([]byte, bool, error) {
-	return s.Find(tokenHash)
-}
-
-// Find is FindCtx without a context.
-func (s *Store) Find(tokenHash string) ([]byte, bool, error) {
-	b, found, err := s.blobs.Find(tokenHash)
-	if err != nil {
+	b, err := redigo.Bytes(s.do(ctx, "GET", s.prefix+"b:"+tokenHash))
+	switch {
+	case errors.Is(err, redigo.ErrNil):
+		return nil, false, nil
+	case err != nil:
 		return nil, false, fmt.Errorf("redis: find blob: %w", err)
 	}
-	if !found {
-		return nil, false, nil
-	}
 	return b, true, nil
+}
+
+// Find is FindCtx with a background context.
+func (s *Store) Find(tokenHash string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), tokenHash)
 }
 
 // CommitCtx writes the blob, and the Touch of the CommitInfo in ctx, with one

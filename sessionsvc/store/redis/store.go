@@ -1,9 +1,11 @@
 // Package redis is the production implementation of the store contract
 // (package store) on Redis, shared by every app instance.
 //
-// Session blobs are read through scs/redisstore (one GET per request) and
-// written by a Lua script that stores the blob only while the session's
-// registry record carries the same token hash; ending a session is one script
+// Session blobs are read with one GET per request (FindCtx: the key layout
+// of scs/redisstore, but the store's own GET, on a connection borrowed like
+// every other call's, since redisstore's Find takes no context) and written
+// by a Lua script that stores the blob only while the session's registry
+// record carries the same token hash; ending a session is one script
 // that writes the tombstone, moves record and blob into the ended holding
 // area, and deletes blob, record and index entries. So a blob exists exactly
 // while its session lives, and a request in flight cannot bring an ended
@@ -11,7 +13,7 @@
 //
 // Keys, all under Options.Prefix (P):
 //
-//	P b:{tokenhash}          session blob (scs/redisstore, GET/SET)
+//	P b:{tokenhash}          session blob (string: GET, SET by a script)
 //	P s:{sid}                registry record (hash, fields in recordFields)
 //	P ix:{act|cre|dl}        global indexes (sorted sets, unix ms scores)
 //	P ix:{kind}:r:{role}     the same indexes per role
@@ -63,6 +65,16 @@
 // removed), finding the user and reason lists through who, and an emptied
 // list is gone.
 //
+// Every call borrows its connection through a fail-fast gate (a circuit
+// breaker, breaker.go). After a network or timeout error, calls fail at
+// once with ErrDown (the service answers 503) without taking a connection,
+// except one probe at a time (the first call after the error, then one
+// every 150-250 ms), whose answer closes the gate; Ping always probes.
+// Waiting for a pooled connection, and dialing one, is bounded by the
+// caller's ctx and by max(ReadTimeout, DialTimeout); the pool keeps Wait, so
+// a burst queues rather than fails. A request during an outage so costs at
+// most about one read timeout, and none once the gate is open.
+//
 // It never uses KEYS or SCAN: every query is served from an index. Scripts
 // compute key names from the prefix, so the store needs a single Redis server
 // (or a primary), not Redis Cluster.
@@ -76,7 +88,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alexedwards/scs/redisstore"
 	redigo "github.com/gomodule/redigo/redis"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
@@ -87,8 +98,8 @@ type Options struct {
 	// URL is redis://[:password@]host:port/db or rediss:// for TLS.
 	URL string
 	// PoolSize bounds the connections (MaxActive and MaxIdle). A caller that
-	// finds the pool full waits for a connection (bounded by its ctx) rather
-	// than failing. Default 32.
+	// finds the pool full waits for a connection (bounded by its ctx and by
+	// max(ReadTimeout, DialTimeout)) rather than failing. Default 32.
 	PoolSize int
 	// Timeouts of each connection. Defaults 1 s, 500 ms, 500 ms.
 	DialTimeout, ReadTimeout, WriteTimeout time.Duration
@@ -106,10 +117,11 @@ type Options struct {
 // Store is the Redis store. It is safe for concurrent use.
 type Store struct {
 	pool   *redigo.Pool
-	blobs  *redisstore.RedisStore
 	prefix string
 	grace  time.Duration
 	host   string
+	gate   *breaker      // fail fast while Redis is down (breaker.go)
+	wait   time.Duration // bound on waiting for a pooled connection
 }
 
 var _ store.Store = (*Store)(nil)
@@ -164,9 +176,12 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 			return err
 		},
 	}
+	gate := newBreaker(probeInterval)
+	pool.TestOnBorrowContext = gate.testOnBorrow
 	s := &Store{
 		pool:   pool,
-		blobs:  redisstore.NewWithPrefix(pool, opts.Prefix+"b:"),
+		gate:   gate,
+		wait:   max(opts.ReadTimeout, opts.DialTimeout),
 		prefix: opts.Prefix,
 		grace:  opts.Grace,
 		host:   host,
@@ -183,7 +198,11 @@ func (s *Store) Pool() *redigo.Pool { return s.pool }
 
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
-	_, err := s.do(ctx, "PING")
+	c, err := s.borrow(ctx, true) // a health check asks Redis, even while the gate is open
+	if err == nil {
+		defer c.Close()
+		_, err = redigo.DoContext(c, ctx, "PING")
+	}
 	if err != nil {
 		return fmt.Errorf("redis: ping %s: %w", s.host, err)
 	}
@@ -215,9 +234,10 @@ func (s *Store) Persistence(ctx context.Context) (aof, rdb bool, err error) {
 	return strings.Contains(info, "aof_enabled:1"), false, nil
 }
 
-// conn takes a connection from the pool, waiting at most as long as ctx.
+// conn takes a connection from the pool through the gate (breaker.go),
+// waiting at most as long as ctx and s.wait.
 func (s *Store) conn(ctx context.Context) (redigo.Conn, error) {
-	c, err := s.pool.GetContext(ctx)
+	c, err := s.borrow(ctx, false)
 	if err != nil {
 		return nil, fmt.Errorf("redis: connect %s: %w", s.host, err)
 	}
