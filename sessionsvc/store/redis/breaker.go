@@ -16,7 +16,9 @@ package redis
 // borrowed (Pool.TestOnBorrowContext, bounded by the borrow's deadline), so
 // a restarted Redis does not trip the gate again on each stale connection
 // the pool still holds. Waiting for a pooled connection (and dialing one) is
-// bounded by the caller's ctx and by max(ReadTimeout, DialTimeout).
+// bounded by the caller's ctx and by max(ReadTimeout, DialTimeout) (wait),
+// and so is that wait plus the first command on the connection: a call that
+// waited or dialed does not add a whole read timeout after it.
 
 import (
 	"context"
@@ -38,6 +40,10 @@ var ErrDown = errors.New("redis: server down, failing fast")
 
 // probeInterval is the time between probes while the gate is open.
 const probeInterval = 200 * time.Millisecond
+
+// minCommand is the least time the first command of a borrow gets when the
+// borrow used up (nearly) all of the call's time.
+const minCommand = 20 * time.Millisecond
 
 // downError is ErrDown with the trip's cause.
 type downError struct {
@@ -215,6 +221,7 @@ func (s *Store) borrow(ctx context.Context, force bool) (redigo.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	wctx, cancel := context.WithTimeout(ctx, s.wait)
 	c, err := s.pool.GetContext(wctx)
 	cancel()
@@ -237,7 +244,12 @@ func (s *Store) borrow(ctx context.Context, force bool) (redigo.Conn, error) {
 			return nil, err
 		}
 	}
-	return &gatedConn{c: c, b: s.gate, t: t}, nil
+	g := &gatedConn{c: c, b: s.gate, t: t, start: start}
+	if time.Since(start) > time.Millisecond {
+		// It waited, dialed or tested: the first command gets what is left.
+		g.deadline = start.Add(s.wait)
+	}
+	return g, nil
 }
 
 // gatedConn reports every call's outcome to the gate. It implements the
@@ -248,6 +260,9 @@ type gatedConn struct {
 	b  *breaker
 	mu sync.Mutex
 	t  ticket
+	// deadline, when set, bounds the next command (then it is cleared).
+	deadline time.Time
+	start    time.Time // of the borrow
 }
 
 var (
@@ -274,7 +289,24 @@ func (g *gatedConn) Close() error {
 
 func (g *gatedConn) Err() error { return g.c.Err() }
 
+// capped returns ctx bounded by the borrow's deadline, if the borrow set
+// one for this command.
+func (g *gatedConn) capped(ctx context.Context) (context.Context, context.CancelFunc) {
+	if g.deadline.IsZero() {
+		return ctx, func() {}
+	}
+	dl := g.deadline
+	g.deadline = time.Time{}
+	if least := time.Now().Add(minCommand); dl.Before(least) {
+		dl = least
+	}
+	return context.WithDeadline(ctx, dl)
+}
+
 func (g *gatedConn) Do(cmd string, args ...any) (any, error) {
+	if !g.deadline.IsZero() {
+		return g.DoContext(context.Background(), cmd, args...)
+	}
 	r, err := g.c.Do(cmd, args...)
 	g.note(nil, err)
 	return r, err
@@ -303,8 +335,13 @@ func (g *gatedConn) Receive() (any, error) {
 }
 
 func (g *gatedConn) DoContext(ctx context.Context, cmd string, args ...any) (any, error) {
-	r, err := redigo.DoContext(g.c, ctx, cmd, args...)
-	g.note(ctx, err)
+	cctx, cancel := g.capped(ctx)
+	defer cancel()
+	r, err := redigo.DoContext(g.c, cctx, cmd, args...)
+	if err != nil && cctx.Err() != nil && ctx.Err() == nil {
+		err = fmt.Errorf("no answer within the call's bound of %v: %w", time.Since(g.start).Round(time.Millisecond), err)
+	}
+	g.note(ctx, err) // the caller's ctx: the cap running out is Redis's fault
 	return r, err
 }
 

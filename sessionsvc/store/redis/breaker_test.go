@@ -401,6 +401,33 @@ func TestGateBoundsWaitForConnection(t *testing.T) {
 	}
 }
 
+// TestGateBoundsWaitPlusCommand: a call that waited for a connection and
+// then meets a stalled server fails when the wait bound (here the read
+// timeout) runs out, not a whole read timeout after it got the connection.
+func TestGateBoundsWaitPlusCommand(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	srv := redistest.Start(t)
+	s := gateStore(t, srv, 1, timeout)
+	held, err := s.conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause()
+	defer srv.Resume()
+	time.AfterFunc(300*time.Millisecond, func() { held.Close() })
+	start := time.Now()
+	_, _, err = s.Get(t.Context(), "s1", baseTime())
+	d := time.Since(start)
+	if err == nil {
+		t.Fatal("Get on a paused server succeeded")
+	}
+	// Uncapped it would take 300 ms + 500 ms; the margin is for a loaded machine.
+	if d > timeout+200*time.Millisecond {
+		t.Errorf("wait plus command took %v, want about %v: %v", d, timeout, err)
+	}
+	t.Logf("waited 300 ms for the connection, failed after %v: %v", d, err)
+}
+
 // TestGateCoversEveryPath opens the gate by hand and checks that calls of
 // each kind (blob reads and writes, scripts, registry reads, pipelines)
 // fail with ErrDown without a command reaching the server.
