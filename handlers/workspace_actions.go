@@ -9,6 +9,7 @@ import (
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
 	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // workspaceDone returns to the workspace after an action: a 303 (or, for
@@ -42,9 +43,10 @@ func (h *Handler) workspaceDemo(c echo.Context) error {
 
 // workspaceDatasetDelete removes one of the session's datasets.
 func (h *Handler) workspaceDatasetDelete(c echo.Context) error {
-	err := h.ws.DeleteDataset(c.Request().Context(), c.Param("id"))
+	ctx := c.Request().Context()
+	err := h.ws.DeleteDataset(ctx, c.Param("id"))
 	if errors.Is(err, sessionsvc.ErrNoDataset) {
-		return h.workspaceError(c, http.StatusNotFound, "datasets", "That dataset is not in this session any more.")
+		return h.workspaceError(c, http.StatusNotFound, "datasets", i18n.T(ctx, "workspace.datasets.gone"))
 	} else if err != nil {
 		return err
 	}
@@ -54,15 +56,16 @@ func (h *Handler) workspaceDatasetDelete(c echo.Context) error {
 // workspaceAnalysisStart queues an analysis of the chosen (or current)
 // dataset; the page then follows its progress.
 func (h *Handler) workspaceAnalysisStart(c echo.Context) error {
-	_, err := h.ws.StartAnalysis(c.Request().Context(), c.FormValue("dataset"))
+	ctx := c.Request().Context()
+	_, err := h.ws.StartAnalysis(ctx, c.FormValue("dataset"))
 	switch {
 	case errors.Is(err, sessionsvc.ErrNoDataset):
-		return h.workspaceError(c, http.StatusUnprocessableEntity, "analysis", "Choose one of your datasets first: upload a file or load the demo data.")
+		return h.workspaceError(c, http.StatusUnprocessableEntity, "analysis", i18n.T(ctx, "workspace.analysis.choose_dataset"))
 	case errors.Is(err, sessionsvc.ErrAnalysisBusy):
-		return h.workspaceError(c, http.StatusConflict, "analysis", "An analysis is already running in this session: wait for it to finish.")
+		return h.workspaceError(c, http.StatusConflict, "analysis", i18n.T(ctx, "workspace.analysis.busy"))
 	case errors.Is(err, sessionsvc.ErrQueueFull):
 		c.Response().Header().Set("Retry-After", "60")
-		return h.workspaceError(c, http.StatusServiceUnavailable, "analysis", "The server is busy with other analyses. Try again in a minute.")
+		return h.workspaceError(c, http.StatusServiceUnavailable, "analysis", i18n.T(ctx, "workspace.analysis.queue_full"))
 	case err != nil:
 		return err
 	}
@@ -89,7 +92,7 @@ func (h *Handler) workspaceAnalysisStatus(c echo.Context) error {
 	cur, _ := h.sessions.Current(ctx)
 	p := views.AnalysisStatusProps{CSRFToken: cur.CSRFToken}
 	if ok {
-		r := wsRun(run)
+		r := wsRun(ctx, run)
 		p.Run, p.Progress = &r, progress
 	}
 	return h.render(c, http.StatusOK, views.AnalysisStatus(p))
@@ -97,14 +100,15 @@ func (h *Handler) workspaceAnalysisStatus(c echo.Context) error {
 
 // workspacePrefs saves the page size and the comment table's columns.
 func (h *Handler) workspacePrefs(c echo.Context) error {
+	ctx := c.Request().Context()
 	form, err := c.FormParams()
 	if err != nil {
-		return h.workspaceError(c, http.StatusBadRequest, "preferences", "The form could not be read.")
+		return h.workspaceError(c, http.StatusBadRequest, "preferences", i18n.T(ctx, "workspace.prefs.unreadable"))
 	}
 	size, _ := strconv.Atoi(form.Get("page_size"))
-	err = h.ws.SetWorkspacePrefs(c.Request().Context(), size, form["columns"])
+	err = h.ws.SetWorkspacePrefs(ctx, size, form["columns"])
 	if errors.Is(err, sessionsvc.ErrBadPreference) {
-		return h.workspaceError(c, http.StatusUnprocessableEntity, "preferences", "Choose a page size from the list and at least one column.")
+		return h.workspaceError(c, http.StatusUnprocessableEntity, "preferences", i18n.T(ctx, "workspace.prefs.invalid"))
 	} else if err != nil {
 		return err
 	}
@@ -115,9 +119,10 @@ func (h *Handler) workspacePrefs(c echo.Context) error {
 // it when a <details> section toggles; without JavaScript the sections just
 // open and close in the page.
 func (h *Handler) workspaceSection(c echo.Context) error {
-	err := h.ws.ToggleWorkspaceSection(c.Request().Context(), c.FormValue("section"), c.FormValue("open") == "true")
+	ctx := c.Request().Context()
+	err := h.ws.ToggleWorkspaceSection(ctx, c.FormValue("section"), c.FormValue("open") == "true")
 	if errors.Is(err, sessionsvc.ErrBadPreference) {
-		return echo.NewHTTPError(http.StatusBadRequest, "Unknown section.")
+		return echo.NewHTTPError(http.StatusBadRequest, i18n.T(ctx, "workspace.section_unknown"))
 	} else if err != nil {
 		return err
 	}

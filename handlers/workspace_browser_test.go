@@ -57,7 +57,7 @@ func TestBrowserWorkspace(t *testing.T) {
 		if err != nil {
 			t.Fatalf("analysis: %v", err)
 		}
-		if got := textOf(t, tab, `[data-testid="analysis-state"]`); got != "done" {
+		if got := textOf(t, tab, `[data-testid="analysis-state"]`); got != "done" { // Chromium asks for English
 			t.Errorf("analysis state %q", got)
 		}
 		shoot(t, tab, shots, name("workspace-results"))
@@ -85,5 +85,23 @@ func TestBrowserWorkspace(t *testing.T) {
 		if got := hist; err != nil || !strings.Contains(got, "comentarios-demo.csv") {
 			t.Errorf("second tab history %q", got)
 		}
+
+		// The analyst switches to Spanish: the same workspace in es-PY
+		// passes axe-core too.
+		err = chromedp.Do(tab2,
+			chromedp.Click(chromedp.CSS(`[data-testid="locale-es-PY"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`html[lang="es-PY"] [data-testid="results"]`)),
+		)
+		if err != nil {
+			t.Fatalf("switch to Spanish: %v", err)
+		}
+		if got := textOf(t, tab2, `[data-testid="analysis-state"]`); got != "terminado" {
+			t.Errorf("analysis state in Spanish %q", got)
+		}
+		if got := textOf(t, tab2, `#ws-datasets > summary h2`); got != "Conjuntos de datos" {
+			t.Errorf("datasets section in Spanish %q", got)
+		}
+		shoot(t, tab2, shots, name("workspace-results-es"))
+		checkA11y(t, tab2, "workspace with results in Spanish")
 	})
 }

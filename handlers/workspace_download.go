@@ -10,21 +10,27 @@ import (
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
 	"github.com/ppfiber/sessionconsole/sessionsvc/analysis"
+	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // workspaceDownload sends a finished analysis' full results as CSV (one row
 // per comment, for a spreadsheet) or JSON (everything), as an attachment.
 func (h *Handler) workspaceDownload(c echo.Context) error {
+	ctx := c.Request().Context()
+	fail := func(status int, msg string) error {
+		return h.renderError(c, status, views.StatusTitle(ctx, status), msg)
+	}
 	format := c.QueryParam("format")
 	if format != "csv" && format != "json" {
-		return h.renderError(c, http.StatusBadRequest, "Bad request", "Choose CSV or JSON.")
+		return fail(http.StatusBadRequest, i18n.T(ctx, "workspace.download.bad_format"))
 	}
-	run, f, err := h.ws.AnalysisResult(c.Request().Context(), c.Param("id"))
+	run, f, err := h.ws.AnalysisResult(ctx, c.Param("id"))
 	switch {
 	case errors.Is(err, sessionsvc.ErrNoAnalysis):
-		return h.renderError(c, http.StatusNotFound, "Not found", "There is no such analysis in this session.")
+		return fail(http.StatusNotFound, i18n.T(ctx, "workspace.download.no_analysis"))
 	case errors.Is(err, sessionsvc.ErrNotFinished):
-		return h.renderError(c, http.StatusConflict, "Not finished", "This analysis has no results yet.")
+		return fail(http.StatusConflict, i18n.T(ctx, "workspace.download.not_finished"))
 	case err != nil:
 		return err
 	}

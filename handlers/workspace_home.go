@@ -1,16 +1,19 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
 	"github.com/ppfiber/sessionconsole/sessionsvc/analysis"
 	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // workspaceHome is the analysts' page: datasets, the analysis and its
@@ -38,7 +41,7 @@ func (h *Handler) workspaceProps(c echo.Context) (views.WorkspaceProps, error) {
 	if err != nil {
 		return views.WorkspaceProps{}, err
 	}
-	home := h.homeProps(c, "Workspace")
+	home := h.homeProps(c, i18n.T(ctx, "workspace.title"))
 	p := views.WorkspaceProps{
 		Home: home, Results: v.Results, PageSize: v.Prefs.PageSize, Columns: v.Prefs.DefaultColumns,
 		PageSizes: sessionsvc.PageSizes, AllColumns: sessionsvc.ResultColumns, Expanded: v.Expanded,
@@ -50,10 +53,10 @@ func (h *Handler) workspaceProps(c echo.Context) (views.WorkspaceProps, error) {
 			Skipped: d.Skipped, Encoding: d.Encoding, Separator: d.Separator, UploadedAt: d.UploadedAt, Current: d.ID == v.CurrentDataset})
 	}
 	for _, r := range v.History {
-		p.History = append(p.History, wsRun(r))
+		p.History = append(p.History, wsRun(ctx, r))
 	}
 	if v.Run != nil {
-		r := wsRun(*v.Run)
+		r := wsRun(ctx, *v.Run)
 		p.Status.Run = &r
 	}
 	if v.Run != nil && v.Run.Status == sessionsvc.StatusDone && v.Results != nil {
@@ -68,14 +71,48 @@ func (h *Handler) workspaceProps(c echo.Context) (views.WorkspaceProps, error) {
 	return p, nil
 }
 
-// wsRun is the view of a run.
-func wsRun(r sessionsvc.AnalysisRun) views.WSRun {
-	out := views.WSRun{ID: r.ID, Dataset: r.Dataset, DatasetName: r.DatasetName, Status: r.Status, Error: r.Error,
+// wsRun is the view of a run, its error in the reader's language.
+func wsRun(ctx context.Context, r sessionsvc.AnalysisRun) views.WSRun {
+	out := views.WSRun{ID: r.ID, Dataset: r.Dataset, DatasetName: r.DatasetName, Status: r.Status, Error: runErrorText(ctx, r),
 		Comments: r.Comments, QueuedAt: r.QueuedAt, FinishedAt: r.FinishedAt}
 	if r.Sentiment != nil {
 		out.Positive, out.Neutral, out.Negative = r.Sentiment.Positive, r.Sentiment.Neutral, r.Sentiment.Negative
 	}
 	return out
+}
+
+// runErrorText says why a run failed or was interrupted, in the reader's
+// language. The service records why in English (sessionsvc/analyses.go):
+// the texts it writes are known here by status; another one (an analyzer's
+// own error) is shown as it is.
+func runErrorText(ctx context.Context, r sessionsvc.AnalysisRun) string {
+	switch r.Status {
+	case sessionsvc.StatusFailed:
+		switch {
+		case r.Error == sessionsvc.ErrQueueFull.Error():
+			return i18n.T(ctx, "workspace.run_error.queue_full")
+		case r.Error == sessionsvc.ErrNoFiles.Error():
+			return i18n.T(ctx, "workspace.run_error.no_files")
+		case r.Error == "its dataset was deleted":
+			return i18n.T(ctx, "workspace.run_error.dataset_deleted")
+		case strings.HasPrefix(r.Error, "its dataset can no longer be read"):
+			return i18n.T(ctx, "workspace.run_error.dataset_unreadable")
+		case r.Error == "its results could not be saved":
+			return i18n.T(ctx, "workspace.run_error.not_saved")
+		}
+	case sessionsvc.StatusInterrupted:
+		switch r.Error {
+		case "the server stopped or the session ended while it ran":
+			return i18n.T(ctx, "workspace.run_error.stopped_or_ended")
+		case "the session ended while it ran":
+			return i18n.T(ctx, "workspace.run_error.session_ended")
+		case "the server restarted or the session ended while it ran":
+			return i18n.T(ctx, "workspace.run_error.restarted_or_ended")
+		case "the server stopped before it ran":
+			return i18n.T(ctx, "workspace.run_error.stopped_before")
+		}
+	}
+	return r.Error
 }
 
 // resultRows reads one page of a finished analysis' comments from its result
@@ -109,17 +146,18 @@ func (h *Handler) maxUploadMB() int {
 // workspaceNotice is the result of an action that redirected here, fixed
 // text keyed by the query, never words from it.
 func workspaceNotice(c echo.Context) string {
+	ctx := c.Request().Context()
 	switch c.QueryParam("done") {
 	case "uploaded":
-		return "The file was uploaded: it is the dataset the next analysis reads."
+		return i18n.T(ctx, "workspace.notice.uploaded")
 	case "demo":
-		return "The demo data was loaded: about 2,000 comments about the fiber service."
+		return i18n.T(ctx, "workspace.notice.demo", "Comments", i18n.Int(ctx, 2000))
 	case "deleted":
-		return "The dataset was deleted."
+		return i18n.T(ctx, "workspace.notice.deleted")
 	case "started":
-		return "The analysis started: its progress shows below."
+		return i18n.T(ctx, "workspace.notice.started")
 	case "saved":
-		return "Your preferences were saved; your next sessions use them too."
+		return i18n.T(ctx, "workspace.notice.saved")
 	}
 	return ""
 }

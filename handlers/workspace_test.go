@@ -123,7 +123,8 @@ func TestWorkspaceUpload(t *testing.T) {
 			t.Errorf("namespace holds %d files, want %d: %v", n, len(good), sessionFiles(t, a, sid))
 		}
 
-		// Refused files: a precise message, and nothing left on disk.
+		// Refused files: a precise message in the analyst's language (es-PY
+		// here), and nothing left on disk.
 		before := sessionFiles(t, a, sid)
 		bad := []struct {
 			name    string
@@ -131,10 +132,10 @@ func TestWorkspaceUpload(t *testing.T) {
 			status  int
 			want    string
 		}{
-			{"no-text.csv", []byte("id,nombre\n1,x\n"), http.StatusUnprocessableEntity, "text column"},
-			{"quote.csv", []byte("comentario,rating\nbien,5\n\"sin cerrar,4\nmal,1\n"), http.StatusUnprocessableEntity, "line 3"},
-			{"big.csv", append([]byte("comentario\n"), bytes.Repeat([]byte("muy lento el servicio\n"), 60000)...), http.StatusRequestEntityTooLarge, "larger than 1 MiB"},
-			{"", []byte("comentario\nbien\n"), http.StatusUnprocessableEntity, "No file was sent"},
+			{"no-text.csv", []byte("id,nombre\n1,x\n"), http.StatusUnprocessableEntity, "no tiene una columna de comentarios"},
+			{"quote.csv", []byte("comentario,rating\nbien,5\n\"sin cerrar,4\nmal,1\n"), http.StatusUnprocessableEntity, "Línea 3: hay unas comillas"},
+			{"big.csv", append([]byte("comentario\n"), bytes.Repeat([]byte("muy lento el servicio\n"), 60000)...), http.StatusRequestEntityTooLarge, "pesa más de 1 MiB"},
+			{"", []byte("comentario\nbien\n"), http.StatusUnprocessableEntity, "No se envió ningún archivo"},
 		}
 		for _, tc := range bad {
 			res := upload(ana, tc.name, tc.content)
@@ -221,8 +222,8 @@ func TestWorkspaceAnalysis(t *testing.T) {
 
 		page := ana.get("/workspace")
 		d := doc(t, page.Body)
-		if got := d.Find(`[data-testid="analysis-state"]`).Text(); got != "done" {
-			t.Errorf("status on the page %q", got)
+		if got := d.Find(`[data-testid="analysis-state"]`).Text(); got != "terminado" {
+			t.Errorf("status on the page %q, want terminado", got)
 		}
 		if d.Find(`[data-testid="theme-row"]`).Length() != 7 {
 			t.Errorf("themes table has %d rows, want 7", d.Find(`[data-testid="theme-row"]`).Length())
@@ -353,11 +354,11 @@ func TestWorkspaceAnalysisStates(t *testing.T) {
 		// Running, with its progress in the registry (the console's column
 		// and the page's bar), and a second start refused.
 		d := doc(t, ana.get("/workspace/analyses/current", "HX-Request", "true", "X-Background", "1").Body)
-		if got := d.Find(`[data-testid="analysis-state"]`).Text(); got != "running" {
-			t.Fatalf("status %q, want running", got)
+		if got := d.Find(`[data-testid="analysis-state"]`).Text(); got != "en curso" {
+			t.Fatalf("status %q, want en curso (running)", got)
 		}
-		if got := d.Find(`[data-testid="analysis-percent"]`).Text(); got != "50%" {
-			t.Errorf("progress %q, want 50%%", got)
+		if got := d.Find(`[data-testid="analysis-percent"]`).Text(); got != "50\u00a0%" {
+			t.Errorf("progress %q, want 50 %% (with a no-break space, as Spanish writes it)", got)
 		}
 		if d.Find(`[data-testid="analysis-status"][hx-trigger]`).Length() != 1 || d.Find(`[data-background]`).Length() != 1 {
 			t.Error("a running status does not poll itself as a background request")
@@ -389,8 +390,12 @@ func TestWorkspaceAnalysisStates(t *testing.T) {
 			t.Fatalf("recover: %d\n%s", r.StatusCode, r.Body)
 		}
 		d = doc(t, ana.get("/workspace").Body)
-		if got := d.Find(`[data-testid="analysis-state"]`).Text(); got != "interrupted" {
-			t.Fatalf("recovered status %q, want interrupted", got)
+		if got := d.Find(`[data-testid="analysis-state"]`).Text(); got != "interrumpido" {
+			t.Fatalf("recovered status %q, want interrumpido (interrupted)", got)
+		}
+		if got := d.Find(`[data-testid="analysis-why"]`).Text(); got != "El servidor se reinició o la sesión terminó mientras se ejecutaba." &&
+			got != "La sesión terminó mientras se ejecutaba." && got != "El servidor se detuvo o la sesión terminó mientras se ejecutaba." {
+			t.Errorf("why it was interrupted: %q, want it in Spanish", got)
 		}
 		if d.Find(`[data-testid="analysis-rerun"]`).Length() != 1 {
 			t.Fatal("no way to run the interrupted analysis again")
@@ -434,7 +439,133 @@ func TestWorkspaceAnalysisFailsAndShutdownInterrupts(t *testing.T) {
 	c := newAppOn(t, bk, cfg, newClock())
 	carl := c.browser()
 	carl.setCookie(ana.cookie())
-	if got := doc(t, carl.get("/workspace").Body).Find(`[data-testid="analysis-state"]`).Text(); got != "interrupted" {
-		t.Errorf("after shutdown the status is %q, want interrupted", got)
+	if got := doc(t, carl.get("/workspace").Body).Find(`[data-testid="analysis-state"]`).Text(); got != "interrumpido" {
+		t.Errorf("after shutdown the status is %q, want interrumpido (interrupted)", got)
+	}
+}
+
+// TestWorkspaceLanguages renders the workspace with a finished analysis of
+// the demo data for an analyst who reads Spanish (the default) and one who
+// reads English: the page's own texts, statuses, sentiments, themes by key,
+// and numbers in the reader's language.
+func TestWorkspaceLanguages(t *testing.T) {
+	tests := []struct {
+		lang                                     string
+		h1, notice, state, themeSpeed, positive  string
+		thousands, pagePrefix, role, colComments string
+	}{
+		{"es-PY", "Espacio de trabajo", "Se cargaron los datos de demostración: unos 2.000 comentarios sobre el servicio de fibra.",
+			"terminado", "Velocidad", "Positivo", ".", "Página 1 de ", "analista", "Comentarios"},
+		{"en", "Workspace", "The demo data was loaded: about 2,000 comments about the fiber service.",
+			"done", "Speed", "Positive", ",", "Page 1 of ", "analyst", "Comments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.lang, func(t *testing.T) {
+			t.Parallel()
+			a := newApp(t, "sqlite")
+			ana := a.browser()
+			ana.Lang = tt.lang
+			ana.login("ana")
+			res := ana.post("/workspace/demo", urlValues("csrf_token", ana.csrf()))
+			if res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("load demo: %d", res.StatusCode)
+			}
+			d := doc(t, ana.get(res.Header.Get("Location")).Body)
+			if got := d.Find(`[data-testid="workspace-notice"]`).Text(); got != tt.notice {
+				t.Errorf("notice %q, want %q", got, tt.notice)
+			}
+			ana.post("/workspace/analyses", urlValues("csrf_token", ana.csrf()))
+			if an := waitRun(t, ana); an["status"] != "done" {
+				t.Fatalf("analysis %v", an)
+			}
+			d = doc(t, ana.get("/workspace").Body)
+			for sel, want := range map[string]string{
+				"h1": tt.h1, `[data-testid="analysis-state"]`: tt.state, `[data-testid="session-role"]`: tt.role,
+				`[data-testid="theme-row"][data-theme="speed"] [data-testid="theme-label"]`: tt.themeSpeed,
+				`[data-testid="sentiment"] dt:first-of-type`:                                tt.positive,
+				`[data-testid="datasets-table"] th:nth-child(2)`:                            tt.colComments,
+			} {
+				if got := strings.TrimSpace(d.Find(sel).First().Text()); got != want {
+					t.Errorf("%s = %q, want %q", sel, got, want)
+				}
+			}
+			// The demo data has about 2,000 comments: grouped as the
+			// language groups thousands, in the table and the sentence.
+			count := d.Find(`[data-testid="dataset-comments"]`).Text()
+			if len(count) != 5 || count[1:2] != tt.thousands {
+				t.Errorf("dataset comments %q, want thousands grouped with %q", count, tt.thousands)
+			}
+			if got := d.Find(`[data-testid="analysis-done"]`).Text(); !strings.Contains(got, count) {
+				t.Errorf("analysis done %q does not say %s comments", got, count)
+			}
+			if got := d.Find(`[data-testid="comments-page"]`).Text(); !strings.HasPrefix(got, tt.pagePrefix) {
+				t.Errorf("pager %q, want it to start %q", got, tt.pagePrefix)
+			}
+			if tt.lang != "es-PY" {
+				return
+			}
+			// No English left in the Spanish page's own texts (the comments
+			// and top terms are the analysts' data, in Spanish anyway).
+			main := d.Find("main").Clone()
+			main.Find(`[data-testid="comment-text"], [data-testid="theme-example"], [data-testid="term"]`).Remove()
+			body := main.Text()
+			for _, english := range []string{"Datasets", "Upload", "Analyse", "Delete", "Sentiment", "Themes", "Page ",
+				"Next", "History", "Preferences", "Positive", "Negative", "current", "Download", "Your session",
+				"Top terms", "By rating", "By city", "(none)", "Save", "Speed", "Outages", "Billing", "done", "Role"} {
+				if strings.Contains(body, english) {
+					t.Errorf("the Spanish workspace says %q", english)
+				}
+			}
+		})
+	}
+}
+
+// TestWorkspaceUploadErrorLanguages checks that a refused file says what is
+// wrong and at which line, in the analyst's language, on the page and in
+// the htmx form's result area.
+func TestWorkspaceUploadErrorLanguages(t *testing.T) {
+	a := newApp(t, "sqlite", func(c *sessionsvc.Config) { c.Storage.MaxUploadMB = 1 })
+	es, _ := signedIn(t, a, "ana")
+	en := a.browser()
+	en.Lang = "en"
+	en.login("ana")
+	badRating := []byte("comentario;rating\nbien;5\n\nmal;9\n")
+	badDate := []byte("comentario,fecha\nbien,2026-07-01\nmal,31/02/2026\n")
+	tests := []struct {
+		b       *browser
+		content []byte
+		want    string
+	}{
+		{es, badRating, "No se subió el archivo. Línea 4: la calificación no es un número entero del 1 al 5. Corregilo y volvé a subirlo; no se guardó nada."},
+		{en, badRating, "The file was not uploaded. Line 4: the rating is not a whole number from 1 to 5. Fix it and upload it again; nothing was kept."},
+		{es, badDate, "No se subió el archivo. Línea 3: la fecha no es válida. Escribila como AAAA-MM-DD o DD/MM/AAAA. Corregilo y volvé a subirlo; no se guardó nada."},
+		{en, badDate, "The file was not uploaded. Line 3: the date is not a valid date. Write it YYYY-MM-DD or DD/MM/YYYY. Fix it and upload it again; nothing was kept."},
+		{es, []byte(""), "No se subió el archivo. El archivo está vacío. Corregilo y volvé a subirlo; no se guardó nada."},
+		{en, []byte("comentario\n" + strings.Repeat("x", comments.MaxTextLen+1) + "\n"),
+			"The file was not uploaded. Line 2: the comment or the city is too long (a comment may have at most 10,000 characters). Fix it and upload it again; nothing was kept."},
+	}
+	for _, tc := range tests {
+		res := upload(tc.b, "encuesta.csv", tc.content)
+		if res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", tc.b.Lang, res.StatusCode)
+			continue
+		}
+		if got := doc(t, res.Body).Find(`[data-testid="ws-error-datasets"]`).Text(); got != tc.want {
+			t.Errorf("%s: page error\n%q, want\n%q", tc.b.Lang, got, tc.want)
+		}
+		hx := upload(tc.b, "encuesta.csv", tc.content, "HX-Request", "true")
+		if got := doc(t, hx.Body).Find(`[data-testid="form-error"]`).Text(); got != tc.want {
+			t.Errorf("%s: htmx error %q, want %q", tc.b.Lang, got, tc.want)
+		}
+	}
+	if res := upload(en, "big.csv", append([]byte("comentario\n"), bytes.Repeat([]byte("muy lento el servicio\n"), 60000)...)); !strings.Contains(htmlUnescape(res.Body), "The file is larger than 1 MiB") {
+		t.Errorf("too large in English: %d", res.StatusCode)
+	}
+	if res := en.post("/workspace/analyses", urlValues("csrf_token", en.csrf(), "dataset", "nope")); res.StatusCode != http.StatusUnprocessableEntity ||
+		doc(t, res.Body).Find(`[data-testid="ws-error-analysis"]`).Text() != "Choose one of your datasets first: upload a file or load the demo data." {
+		t.Errorf("start without a dataset in English: %d", res.StatusCode)
+	}
+	if res := es.get("/workspace/analyses/AAAAAAAAAAAA/download?format=csv"); res.StatusCode != http.StatusNotFound || !strings.Contains(htmlUnescape(res.Body), "No existe ese análisis en esta sesión.") {
+		t.Errorf("download of an unknown analysis: %d", res.StatusCode)
 	}
 }

@@ -1,17 +1,19 @@
 package handlers
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"strings"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
 	"github.com/ppfiber/sessionconsole/sessionsvc/comments"
+	"github.com/ppfiber/sessionconsole/views"
+	"github.com/ppfiber/sessionconsole/views/i18n"
 )
 
 // csrfStream is the CSRF check of a streamed multipart upload: the
@@ -37,7 +39,8 @@ func (h *Handler) csrfStream(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func (h *Handler) csrfRefused(c echo.Context) error {
-	return h.renderError(c, http.StatusForbidden, "Forbidden", "The form has expired or did not come from this site. Reload the page and try again.")
+	ctx := c.Request().Context()
+	return h.renderError(c, http.StatusForbidden, views.StatusTitle(ctx, http.StatusForbidden), i18n.T(ctx, "error.form_expired"))
 }
 
 // workspaceUpload streams a CSV upload into the session's namespace: the
@@ -52,20 +55,20 @@ func (h *Handler) workspaceUpload(c echo.Context) error {
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, limit+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return h.uploadRefused(c, http.StatusBadRequest, "The upload was not a file form. Choose a CSV file and send it with the form.")
+		return h.uploadRefused(c, http.StatusBadRequest, i18n.T(ctx, "workspace.upload.not_form"))
 	}
 	checked, _ := c.Get("csrf-checked").(bool)
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
-			return h.uploadRefused(c, http.StatusUnprocessableEntity, "No file was sent: choose a CSV file first.")
+			return h.uploadRefused(c, http.StatusUnprocessableEntity, i18n.T(ctx, "workspace.upload.no_file"))
 		}
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return h.uploadRefused(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than %d MiB, the most this workspace takes.", h.maxUploadMB()))
+			return h.uploadRefused(c, http.StatusRequestEntityTooLarge, h.tooLargeText(ctx))
 		}
 		if err != nil {
-			return h.uploadRefused(c, http.StatusBadRequest, "The upload was cut off. Try again.")
+			return h.uploadRefused(c, http.StatusBadRequest, i18n.T(ctx, "workspace.upload.cut_off"))
 		}
 		switch name := part.FormName(); {
 		case name == "csrf_token":
@@ -79,7 +82,7 @@ func (h *Handler) workspaceUpload(c echo.Context) error {
 			return h.csrfRefused(c)
 		case name == "file":
 			if part.FileName() == "" {
-				return h.uploadRefused(c, http.StatusUnprocessableEntity, "No file was sent: choose a CSV file first.")
+				return h.uploadRefused(c, http.StatusUnprocessableEntity, i18n.T(ctx, "workspace.upload.no_file"))
 			}
 			d, err := h.ws.Upload(ctx, part.FileName(), part)
 			if err != nil {
@@ -91,32 +94,76 @@ func (h *Handler) workspaceUpload(c echo.Context) error {
 	}
 }
 
-// uploadError turns a refused upload into the analyst's message.
+// uploadError turns a refused upload into the analyst's message, in their
+// language.
 func (h *Handler) uploadError(c echo.Context, err error) error {
-	var le *comments.LineError
+	ctx := c.Request().Context()
 	var tooBig *http.MaxBytesError
+	var ue *sessionsvc.UploadError
 	switch {
 	case errors.Is(err, comments.ErrTooLarge), errors.As(err, &tooBig):
-		return h.uploadRefused(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than %d MiB, the most this workspace takes. Nothing was kept.", h.maxUploadMB()))
-	case errors.As(err, &le):
-		return h.uploadRefused(c, http.StatusUnprocessableEntity, "The file was not uploaded: "+le.Error()+". Fix it and upload it again; nothing was kept.")
-	case errors.Is(err, sessionsvc.ErrUploadQuota), errors.Is(err, sessionsvc.ErrTooManyFiles):
-		return h.uploadRefused(c, http.StatusRequestEntityTooLarge, capitalize(err.Error())+".")
+		return h.uploadRefused(c, http.StatusRequestEntityTooLarge, h.tooLargeText(ctx))
+	case errors.Is(err, sessionsvc.ErrUploadQuota):
+		return h.uploadRefused(c, http.StatusRequestEntityTooLarge, i18n.T(ctx, "workspace.upload.quota"))
+	case errors.Is(err, sessionsvc.ErrTooManyFiles):
+		return h.uploadRefused(c, http.StatusRequestEntityTooLarge, i18n.T(ctx, "workspace.upload.too_many_files"))
 	case errors.Is(err, sessionsvc.ErrUploadName):
-		return h.uploadRefused(c, http.StatusUnprocessableEntity, capitalize(err.Error())+".")
-	}
-	var ue *sessionsvc.UploadError
-	if errors.As(err, &ue) {
-		return h.uploadRefused(c, http.StatusUnprocessableEntity, "The file was not uploaded: "+ue.Err.Error()+". Nothing was kept.")
+		return h.uploadRefused(c, http.StatusUnprocessableEntity, i18n.T(ctx, "workspace.upload.bad_name"))
+	case errors.Is(err, sessionsvc.ErrNoFiles):
+		return h.uploadRefused(c, http.StatusServiceUnavailable, i18n.T(ctx, "workspace.upload.no_files"))
+	case errors.As(err, &ue):
+		if problem := parseProblem(ctx, ue.Err); problem != "" {
+			return h.uploadRefused(c, http.StatusUnprocessableEntity, i18n.T(ctx, "workspace.upload.refused", "Problem", problem))
+		}
+		return h.uploadRefused(c, http.StatusUnprocessableEntity, i18n.T(ctx, "workspace.upload.refused_other", "Detail", ue.Err.Error()))
 	}
 	return err
 }
 
-func capitalize(s string) string {
-	if s == "" {
-		return s
+func (h *Handler) tooLargeText(ctx context.Context) string {
+	return i18n.T(ctx, "workspace.upload.too_large", "MaxMB", strconv.Itoa(h.maxUploadMB()))
+}
+
+// parseProblem words a parser's refusal of a file (a *comments.LineError or
+// one of its sentinel errors) in the reader's language: a problem at a line
+// by its kind, with the line's number; a kind without words here keeps the
+// parser's English inside a translated sentence. It returns "" for an error
+// it does not know.
+func parseProblem(ctx context.Context, err error) string {
+	var le *comments.LineError
+	if errors.As(err, &le) {
+		line := strconv.Itoa(le.Line)
+		switch le.Kind {
+		case comments.KindQuote:
+			return i18n.T(ctx, "workspace.upload.line_quote", "Line", line)
+		case comments.KindFields:
+			return i18n.T(ctx, "workspace.upload.line_fields", "Line", line)
+		case comments.KindRating:
+			return i18n.T(ctx, "workspace.upload.line_rating", "Line", line)
+		case comments.KindDate:
+			return i18n.T(ctx, "workspace.upload.line_date", "Line", line)
+		case comments.KindEncoding:
+			return i18n.T(ctx, "workspace.upload.line_encoding", "Line", line)
+		case comments.KindTooLong:
+			return i18n.T(ctx, "workspace.upload.line_too_long", "Line", line, "Max", i18n.Int(ctx, comments.MaxTextLen))
+		}
+		return i18n.T(ctx, "workspace.upload.line_other", "Line", line, "Detail", le.Msg)
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	switch {
+	case errors.Is(err, comments.ErrEmpty):
+		return i18n.T(ctx, "workspace.upload.empty")
+	case errors.Is(err, comments.ErrNotText):
+		return i18n.T(ctx, "workspace.upload.not_text")
+	case errors.Is(err, comments.ErrNoTextColumn):
+		return i18n.T(ctx, "workspace.upload.no_text_column")
+	case errors.Is(err, comments.ErrDuplicateColumn):
+		return i18n.T(ctx, "workspace.upload.duplicate_column")
+	case errors.Is(err, comments.ErrNoComments):
+		return i18n.T(ctx, "workspace.upload.no_comments")
+	case errors.Is(err, comments.ErrTooManyRows):
+		return i18n.T(ctx, "workspace.upload.too_many_rows", "Max", i18n.Int(ctx, comments.MaxRows))
+	}
+	return ""
 }
 
 // uploadRefused shows the workspace again with the upload's error.

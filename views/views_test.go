@@ -649,7 +649,9 @@ func TestErrorPage(t *testing.T) {
 	}
 }
 
-func TestHomePages(t *testing.T) {
+// TestSessionCard checks the workspace's card about the current session in
+// both languages; the session id and an unknown role are shown as text.
+func TestSessionCard(t *testing.T) {
 	props := HomeProps{
 		Layout:    signedIn("admin"),
 		ShortSID:  hostile,
@@ -659,42 +661,45 @@ func TestHomePages(t *testing.T) {
 		Now:       now,
 	}
 	tests := []struct {
-		name    string
-		c       templ.Component
-		heading string
+		l                          i18n.Locale
+		role, title, started, ends string
+		mySessions                 string
 	}{
-		{"workspace", WorkspaceHome(props), "Workspace"},
+		{i18n.EN, "analyst", "Your session", "1 h ago", "in 25 min unless you stay active", "My sessions"},
+		{i18n.ES, "analista", "Tu sesión", "hace 1 h", "en 25 min salvo que la sigas usando", "Mis sesiones"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := render(t, tt.c)
-			assertSafe(t, p)
-			h1 := p.all(byTag("h1"))
-			if len(h1) != 1 || text(h1[0]) != tt.heading {
-				t.Errorf("h1 = %v, want %q", h1, tt.heading)
+		t.Run(tt.l.String(), func(t *testing.T) {
+			p := renderIn(t, tt.l, sessionCard(props))
+			if strings.Contains(p.raw, "<script>alert") || strings.Contains(p.raw, "<img src=x") {
+				t.Fatal("hostile text rendered unescaped")
 			}
-			p.one(t, "session-card")
+			card := p.one(t, "session-card")
+			if h2 := p.all(byTag("h2")); len(h2) != 1 || text(h2[0]) != tt.title || ancestor(h2[0], "section") != card {
+				t.Errorf("card title = %v, want %q", h2, tt.title)
+			}
 			if got := text(p.one(t, "session-sid")); got != hostile {
 				t.Errorf("sid = %q, want %q", got, hostile)
 			}
 			if got := text(p.one(t, "session-role")); got != hostile {
-				t.Errorf("role = %q, want %q", got, hostile)
+				t.Errorf("unknown role = %q, want it as it is", got)
 			}
-			if got := text(p.one(t, "session-started")); got != "1 h ago" {
-				t.Errorf("started = %q, want 1 h ago", got)
+			if got := text(p.one(t, "session-started")); got != tt.started {
+				t.Errorf("started = %q, want %q", got, tt.started)
 			}
-			if got := text(p.one(t, "session-ends")); !strings.HasPrefix(got, "in 25 min") {
-				t.Errorf("ends = %q, want it to start with in 25 min", got)
+			if got := strings.Join(strings.Fields(text(p.one(t, "session-ends"))), " "); got != tt.ends {
+				t.Errorf("ends = %q, want %q", got, tt.ends)
 			}
-			if href, _ := attr(p.one(t, "my-sessions-link"), "href"); href != "/account/sessions" {
-				t.Errorf("my sessions link = %q", href)
+			link := p.one(t, "my-sessions-link")
+			if href, _ := attr(link, "href"); href != "/account/sessions" || text(link) != tt.mySessions {
+				t.Errorf("my sessions link = %q %q", href, text(link))
+			}
+			known := props
+			known.Role = "analyst"
+			if got := text(renderIn(t, tt.l, sessionCard(known)).one(t, "session-role")); got != tt.role {
+				t.Errorf("role analyst = %q, want %q", got, tt.role)
 			}
 		})
-	}
-	p := render(t, WorkspaceHome(props))
-	if got := text(p.one(t, "workspace-intro")); !strings.Contains(got, "uploads and analyses arrive with the workspace") &&
-		!strings.Contains(got, "Uploads and analyses arrive with the workspace") {
-		t.Errorf("workspace intro = %q", got)
 	}
 }
 
