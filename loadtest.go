@@ -297,7 +297,14 @@ func (lt *loadtest) runOurs(ctx context.Context, madeKey bool) (*ltResult, error
 			idleRSS = &m
 		}
 	}
-	res, err := lt.drive(ctx, "ours", tgt, accounts, o.cpuProfile, func(r *ltResult) {
+	cpuPID := "self"
+	if o.url != "" {
+		cpuPID = ""
+		if o.pid != 0 {
+			cpuPID = strconv.Itoa(o.pid)
+		}
+	}
+	res, err := lt.drive(ctx, "ours", tgt, accounts, o.cpuProfile, cpuPID, func(r *ltResult) {
 		pid := "self"
 		if o.url != "" {
 			if o.pid == 0 {
@@ -323,7 +330,7 @@ func (lt *loadtest) runOurs(ctx context.Context, madeKey bool) (*ltResult, error
 
 // runBaseline is runOurs for the minimal scs server.
 func (lt *loadtest) runBaseline(ctx context.Context) (*ltResult, error) {
-	b, err := startBaseline(ctx, lt.cfg)
+	b, err := startBaseline(ctx, lt.cfg, lt.o.cpuProfile != "")
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +345,7 @@ func (lt *loadtest) runBaseline(ctx context.Context) (*ltResult, error) {
 	if lt.o.cpuProfile != "" {
 		prof = lt.o.cpuProfile + ".baseline"
 	}
-	res, err := lt.drive(ctx, "baseline", &baselineTarget{base: "http://" + b.addr}, accounts, prof, nil)
+	res, err := lt.drive(ctx, "baseline", &baselineTarget{base: "http://" + b.addr}, accounts, prof, "self", nil)
 	if serr := b.stop(); serr != nil && err == nil {
 		err = serr
 	}
@@ -346,10 +353,11 @@ func (lt *loadtest) runBaseline(ctx context.Context) (*ltResult, error) {
 }
 
 // drive signs every account in, warms up, runs the measured load (with a CPU
-// profile if asked), measures each request type's Redis cost alone, takes the
-// memory reading through atEnd, and signs out. The result is returned, with
-// what was measured, also when ctx is cancelled part way.
-func (lt *loadtest) drive(ctx context.Context, label string, tgt ltTarget, accounts []ltAccount, cpuProfile string, atEnd func(*ltResult)) (*ltResult, error) {
+// profile if asked, and the CPU time of process cpuPID, "" for none),
+// measures each request type's Redis cost alone, takes the memory reading
+// through atEnd, and signs out. The result is returned, with what was
+// measured, also when ctx is cancelled part way.
+func (lt *loadtest) drive(ctx context.Context, label string, tgt ltTarget, accounts []ltAccount, cpuProfile, cpuPID string, atEnd func(*ltResult)) (*ltResult, error) {
 	o := lt.o
 	sessions, err := signInAll(ctx, tgt, accounts)
 	defer signOutAll(context.WithoutCancel(ctx), tgt, sessions)
@@ -382,7 +390,11 @@ func (lt *loadtest) drive(ctx context.Context, label string, tgt ltTarget, accou
 			return nil, fmt.Errorf("loadtest: -cpuprofile: %w", err)
 		}
 	}
+	cpu0, cpuErr := readProcCPU(cpuPID)
 	load := runLoad(ctx, tgt, vus, o.mix, o.duration, lt.stderr, label)
+	if cpu1, err := readProcCPU(cpuPID); cpuPID != "" && err == nil && cpuErr == nil {
+		res.cpu, res.cpuSelf = cpu1-cpu0, cpuPID == "self"
+	}
 	if profFile != nil {
 		pprof.StopCPUProfile()
 		if err := profFile.Close(); err != nil {

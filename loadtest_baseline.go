@@ -56,8 +56,9 @@ func (b *ltBaseline) stop() error {
 }
 
 // startBaseline serves the baseline on a free loopback port, with a Redis
-// pool sized and timed as ours (storage.pool_size and the timeouts).
-func startBaseline(ctx context.Context, cfg sessionsvc.Config) (*ltBaseline, error) {
+// pool sized and timed as ours (storage.pool_size and the timeouts). label
+// marks its goroutines side=server for CPU profiles, as ours.
+func startBaseline(ctx context.Context, cfg sessionsvc.Config, label bool) (*ltBaseline, error) {
 	s := cfg.Storage
 	rawURL := s.RedisURL
 	pool := &redigo.Pool{
@@ -124,7 +125,11 @@ func startBaseline(ctx context.Context, cfg sessionsvc.Config) (*ltBaseline, err
 		pool.Close()
 		return nil, err
 	}
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = e
+	if label {
+		h = labelled("server", e)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	b := &ltBaseline{addr: ln.Addr().String()}

@@ -26,6 +26,8 @@ type ltResult struct {
 	memory      *procMemory  // at the end of the measured run
 	idleMemory  *procMemory  // in-process: before the load
 	inProcess   bool
+	cpu         time.Duration // CPU time of the server's process over the run
+	cpuSelf     bool          // ... which is this one (server and clients)
 	notes       []string
 }
 
@@ -56,6 +58,20 @@ func (r *ltResult) print(w io.Writer) {
 	}
 	for _, n := range l.notes {
 		fmt.Fprintf(w, "  error: %s\n", n)
+	}
+	if n := l.requests(); n > 0 && (r.cpu > 0 || r.redis != nil && r.redis.haveCPU) {
+		var parts []string
+		if r.cpu > 0 {
+			who := "the server's process"
+			if r.cpuSelf {
+				who = "this process (server and clients)"
+			}
+			parts = append(parts, fmt.Sprintf("%.0f µs in %s", float64(r.cpu.Microseconds())/float64(n), who))
+		}
+		if r.redis != nil && r.redis.haveCPU {
+			parts = append(parts, fmt.Sprintf("%.0f µs in redis-server", float64(r.redis.cpu.Microseconds())/float64(n)))
+		}
+		fmt.Fprintf(w, "  CPU per request: %s\n", strings.Join(parts, ", "))
 	}
 	if r.redis != nil && l.requests() > 0 {
 		fmt.Fprintf(w, "  redis over the run: %s\n", r.redis.perRequest(l.requests()))
@@ -167,13 +183,22 @@ type redisSnapshot struct {
 	calls     map[string]int64
 	reads     int64
 	haveReads bool
+	cpu       time.Duration // used_cpu_sys + used_cpu_user
+	haveCPU   bool
 }
 
-// snapshot issues INFO stats, then INFO commandstats.
+// probeRequests is how many requests snapshot sends.
+const probeRequests = 3
+
+// snapshot issues INFO stats, INFO cpu, then INFO commandstats.
 func (p *redisProbe) snapshot() (redisSnapshot, error) {
 	stats, err := redigo.String(p.c.Do("INFO", "stats"))
 	if err != nil {
 		return redisSnapshot{}, fmt.Errorf("redis INFO stats: %w", err)
+	}
+	cpu, err := redigo.String(p.c.Do("INFO", "cpu"))
+	if err != nil {
+		return redisSnapshot{}, fmt.Errorf("redis INFO cpu: %w", err)
 	}
 	cs, err := redigo.String(p.c.Do("INFO", "commandstats"))
 	if err != nil {
@@ -188,6 +213,19 @@ func (p *redisProbe) snapshot() (redisSnapshot, error) {
 			}
 		}
 	}
+	var cpuFields int
+	sc = bufio.NewScanner(strings.NewReader(cpu))
+	for sc.Scan() {
+		k, v, _ := strings.Cut(strings.TrimSpace(sc.Text()), ":")
+		if k != "used_cpu_sys" && k != "used_cpu_user" {
+			continue
+		}
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			s.cpu += time.Duration(f * float64(time.Second))
+			cpuFields++
+		}
+	}
+	s.haveCPU = cpuFields == 2
 	sc = bufio.NewScanner(strings.NewReader(cs))
 	for sc.Scan() {
 		name, rest, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
@@ -211,12 +249,17 @@ type redisDelta struct {
 	calls     map[string]int64
 	reads     int64
 	haveReads bool
+	cpu       time.Duration
+	haveCPU   bool
 }
 
 // since is s minus an earlier snapshot b. Between b's INFO stats and s's,
-// the probe itself sent two requests (b's INFO commandstats, s's INFO stats).
+// the probe itself sent probeRequests requests (b's others, s's INFO stats).
 func (s redisSnapshot) since(b redisSnapshot) redisDelta {
-	d := redisDelta{calls: map[string]int64{}, haveReads: s.haveReads && b.haveReads}
+	d := redisDelta{calls: map[string]int64{}, haveReads: s.haveReads && b.haveReads, haveCPU: s.haveCPU && b.haveCPU}
+	if d.haveCPU {
+		d.cpu = s.cpu - b.cpu
+	}
 	for k, v := range s.calls {
 		if k == "info" {
 			continue
@@ -226,7 +269,7 @@ func (s redisSnapshot) since(b redisSnapshot) redisDelta {
 		}
 	}
 	if d.haveReads {
-		d.reads = max(0, s.reads-b.reads-2)
+		d.reads = max(0, s.reads-b.reads-probeRequests)
 	}
 	return d
 }

@@ -211,3 +211,31 @@ func readProcMemory(pid string) (procMemory, error) {
 	}
 	return m, nil
 }
+
+// readProcCPU is the user plus system CPU time process pid ("self" for this
+// one) has used, from /proc/PID/stat; "" reads nothing.
+func readProcCPU(pid string) (time.Duration, error) {
+	if pid == "" {
+		return 0, errors.New("no process")
+	}
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from after it.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%s/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%s/stat: unexpected format", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%s/stat: unexpected format", pid)
+	}
+	// Clock ticks: USER_HZ, 100 on every Linux architecture Go supports.
+	return time.Duration(utime+stime) * (time.Second / 100), nil
+}
