@@ -23,11 +23,22 @@ func (h *Handler) renderRecovery(c echo.Context, status int, msg string) error {
 	cur, _ := h.sessions.Current(ctx)
 	p := views.RecoveryProps{Layout: h.layout(c, i18n.T(ctx, "recovery.title")), Now: h.now(), Error: msg, Home: homeFor(cur.Role)}
 	for _, o := range offers {
-		p.Offers = append(p.Offers, views.RecoveryOffer{
+		v := views.RecoveryOffer{
 			SID: o.SID, ShortSID: shortSID(o.SID), Why: endedText(ctx, h.sessions.EndedNotice(o.Tombstone())),
-			EndedAt: o.EndedAt, ExpiresAt: o.ExpiresAt, LastActivity: o.LastActivity, Page: o.Page,
+			EndedAt: o.EndedAt, ExpiresAt: o.ExpiresAt, LastActivity: o.LastActivity, Page: o.Page, Section: o.Section,
 			Processing: o.Processing, Files: o.Files, Analyses: o.Analyses,
-		})
+		}
+		for _, d := range o.Datasets {
+			v.Datasets = append(v.Datasets, views.RecoveryDataset{Name: d.Name, Comments: d.Comments})
+		}
+		if a := o.LastAnalysis; a != nil {
+			name := a.DatasetName
+			if name == "" {
+				name = "—" // a run recorded without its dataset (a state written by hand)
+			}
+			v.LastAnalysis = &views.RecoveryAnalysis{DatasetName: name, Status: a.Status, QueuedAt: a.QueuedAt, FinishedAt: a.FinishedAt}
+		}
+		p.Offers = append(p.Offers, v)
 	}
 	return h.render(c, status, views.RecoveryPage(p))
 }

@@ -239,3 +239,86 @@ func TestRecoveryLink(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoveryShowsWork checks that the resume page says, in the reader's
+// language, what resuming restores: the session's datasets with their
+// comments, its last analysis and when it finished, and where the analyst
+// was.
+func TestRecoveryShowsWork(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be string) {
+		a := newApp(t, be)
+		b, sid := signedIn(t, a, "ana")
+		if res := b.post("/workspace/demo", urlValues("csrf_token", b.csrf())); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("demo: %d", res.StatusCode)
+		}
+		b.post("/workspace/analyses", urlValues("csrf_token", b.csrf()))
+		an := waitRun(t, b)
+		if an["status"] != "done" {
+			t.Fatalf("analysis %v", an)
+		}
+		if res := upload(b, "encuesta julio.csv", []byte("comentario\nanda bien\n")); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("upload: %d", res.StatusCode)
+		}
+		b.post("/workspace/sections", urlValues("csrf_token", b.csrf(), "section", "history", "open", "true"))
+		a.Clock.Add(3 * time.Minute)
+		// The demo's comments as the workspace shows them in Spanish (about
+		// 2.000), and in English.
+		demoES := doc(t, b.get("/workspace").Body).Find(`[data-testid="dataset-comments"]`).First().Text()
+		if !strings.Contains(demoES, ".") {
+			t.Fatalf("demo comments %q, want thousands", demoES)
+		}
+		demoEN := strings.ReplaceAll(demoES, ".", ",")
+		if err := a.Svc.Terminate(context.Background(), sid, "adam", "maintenance"); err != nil {
+			t.Fatal(err)
+		}
+
+		if loc := b.login("ana").Header.Get("Location"); loc != "/recover" {
+			t.Fatalf("after sign-in went to %q, want /recover", loc)
+		}
+		en := a.browser()
+		en.Lang = "en"
+		en.login("ana")
+		for _, tc := range []struct {
+			b                            *browser
+			demo, julio, last, page, sec string
+		}{
+			{b, "comentarios-demo.csv (" + demoES + " comentarios)", "encuesta julio.csv (1 comentario)",
+				"Último análisis: comentarios-demo.csv, terminado hace 3 min", "Espacio de trabajo", "En el espacio de trabajo: Historial"},
+			{en, "comentarios-demo.csv (" + demoEN + " comments)", "encuesta julio.csv (1 comment)",
+				"Last analysis: comentarios-demo.csv, finished 3 min ago", "Workspace", "In the workspace: History"},
+		} {
+			d := doc(t, tc.b.get("/recover").Body)
+			if n := d.Find(`[data-testid="recovery-offer"]`).Length(); n != 1 {
+				t.Fatalf("%s: %d offers, want 1", tc.b.Lang, n)
+			}
+			ds := testids(d, "recovery-dataset")
+			if len(ds) != 2 || strings.Join(strings.Fields(ds[0]), " ") != tc.demo || strings.Join(strings.Fields(ds[1]), " ") != tc.julio {
+				t.Errorf("%s: datasets %q, want %q and %q", tc.b.Lang, ds, tc.demo, tc.julio)
+			}
+			if got := strings.Join(strings.Fields(d.Find(`[data-testid="recovery-last-analysis"]`).Text()), " "); got != tc.last {
+				t.Errorf("%s: last analysis %q, want %q", tc.b.Lang, got, tc.last)
+			}
+			page := d.Find(`[data-testid="recovery-page"]`)
+			if got := strings.TrimSpace(page.Contents().First().Text()); got != tc.page {
+				t.Errorf("%s: page %q, want %q", tc.b.Lang, got, tc.page)
+			}
+			if got := page.Find(`[data-testid="recovery-section"]`).Text(); got != tc.sec {
+				t.Errorf("%s: section %q, want %q", tc.b.Lang, got, tc.sec)
+			}
+		}
+
+		// Resuming restores what the page said: both datasets and the
+		// finished analysis, on the workspace the analyst was on.
+		res := b.post("/recover", url.Values{"csrf_token": {b.csrf()}, "sid": {sid}})
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/workspace" {
+			t.Fatalf("resume = %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		d := doc(t, b.get("/workspace").Body)
+		if names := testids(d, "dataset-name"); len(names) != 2 || names[0] != "comentarios-demo.csv" || names[1] != "encuesta julio.csv" {
+			t.Errorf("resumed datasets %q", names)
+		}
+		if got := d.Find(`[data-testid="analysis-state"]`).Text(); got != "terminado" {
+			t.Errorf("resumed analysis %q, want terminado", got)
+		}
+	})
+}

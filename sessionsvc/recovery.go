@@ -28,10 +28,31 @@ type RecoveryOffer struct {
 	EndedAt      time.Time
 	ExpiresAt    time.Time
 	LastActivity time.Time
-	Page         string // where the user was
+	Page         string // where the user was: the path of their last request (where resuming returns)
+	Section      string // ui_state.current_page: the workspace section they last worked in
 	Processing   string
 	Files        int
 	Analyses     int
+	Datasets     []RecoveryDataset // user_data.uploaded_files, oldest first
+	LastAnalysis *RecoveryAnalysis // nil when the session ran none
+}
+
+// RecoveryDataset is an uploaded file of comments that resuming restores.
+type RecoveryDataset struct {
+	Name     string // the analyst's file name: display text only
+	Comments int
+}
+
+// RecoveryAnalysis is the ended session's last analysis: its
+// analysis_data.current_analysis, else the newest of its analysis_history.
+type RecoveryAnalysis struct {
+	DatasetName string
+	// Status is as the session left it: queued or running means the
+	// session's end cut it off, and the resumed session shows it interrupted.
+	Status     string
+	Comments   int
+	QueuedAt   time.Time
+	FinishedAt time.Time // zero while queued or running
 }
 
 // Tombstone describes how the offered session ended, for EndedMessage.
@@ -58,14 +79,70 @@ func (s *Service) RecoveryOffers(ctx context.Context) ([]RecoveryOffer, error) {
 			LastActivity: p.Record.LastActivity, Page: p.Record.Path, Processing: p.Record.Processing}
 		o.Files = len(s.fileList(ctx, p.SID))
 		if st, err := s.State(ctx, p.SID); err == nil {
-			o.Analyses = jsonLen(st.Categories[store.CatUserData].Values["analysis_history"])
-			if page := jsonString(st.Categories[store.CatUIState].Values["current_page"]); page != "" && o.Page == "" {
-				o.Page = page
-			}
+			ud := st.Categories[store.CatUserData].Values
+			o.Analyses = jsonLen(ud["analysis_history"])
+			o.Section = jsonString(st.Categories[store.CatUIState].Values["current_page"])
+			o.Datasets, o.LastAnalysis = recoveryWork(ud, st.Categories[store.CatAnalysisData].Values)
 		}
 		offers = append(offers, o)
 	}
 	return offers, nil
+}
+
+// recoveryWork reads the datasets and the last analysis out of an ended
+// session's user_data and analysis_data. The values are decoded leniently,
+// each field on its own: a state written by hand through the API shows what
+// can be read of it, and a value of the wrong shape is left out.
+func recoveryWork(userData, analysisData map[string]json.RawMessage) ([]RecoveryDataset, *RecoveryAnalysis) {
+	var list []json.RawMessage
+	decodeLenient(userData["uploaded_files"], &list)
+	var datasets []RecoveryDataset
+	names := map[string]string{} // by dataset id, for a run that lacks its dataset's name
+	for _, raw := range list {
+		f := jsonFields(raw)
+		var id string
+		var d RecoveryDataset
+		decodeLenient(f["id"], &id)
+		decodeLenient(f["name"], &d.Name)
+		decodeLenient(f["comments"], &d.Comments)
+		if d.Name == "" {
+			continue
+		}
+		d.Comments = max(d.Comments, 0)
+		datasets = append(datasets, d)
+		if id != "" {
+			names[id] = d.Name
+		}
+	}
+
+	run := jsonFields(analysisData["current_analysis"])
+	if len(run) == 0 || jsonString(run["status"]) == "" {
+		var hist []json.RawMessage
+		decodeLenient(userData["analysis_history"], &hist)
+		run = nil
+		if len(hist) > 0 {
+			run = jsonFields(hist[len(hist)-1])
+		}
+	}
+	a := RecoveryAnalysis{DatasetName: jsonString(run["dataset_name"]), Status: jsonString(run["status"])}
+	if a.Status == "" {
+		return datasets, nil
+	}
+	if a.DatasetName == "" {
+		a.DatasetName = names[jsonString(run["dataset"])]
+	}
+	decodeLenient(run["comments"], &a.Comments)
+	a.Comments = max(a.Comments, 0)
+	decodeLenient(run["queued_at"], &a.QueuedAt)
+	decodeLenient(run["finished_at"], &a.FinishedAt)
+	return datasets, &a
+}
+
+// jsonFields splits a JSON object into its fields; nil when b is not one.
+func jsonFields(b json.RawMessage) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	decodeLenient(b, &m)
+	return m
 }
 
 func jsonLen(b json.RawMessage) int {

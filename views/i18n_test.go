@@ -154,7 +154,7 @@ func TestAccountAndRecoverySpanish(t *testing.T) {
 	}}))
 	assertSafe(t, r)
 	row := text(r.one(t, "recovery-offer"))
-	for _, want := range []string{"hace 1 min", "Un administrador cerró tu sesión: " + hostile, "1 archivo, 2 análisis", "análisis: running", "en 59 min", "Retomar"} {
+	for _, want := range []string{"hace 1 min", "Un administrador cerró tu sesión: " + hostile, "1 archivo, 2 análisis", "análisis: en curso", "en 59 min", "Retomar"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("recovery row %q lacks %q", row, want)
 		}
