@@ -189,6 +189,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}()
 	m.SetActiveFunc(svc.ActiveByRole)
+	limitMemory(getenv)
 	assets, err := static.New()
 	if err != nil {
 		return err
@@ -324,4 +325,20 @@ func openStore(ctx context.Context, cfg sessionsvc.Config, log *slog.Logger) (st
 		}
 		return sqlite.Open(ctx, sqlite.Options{Path: cfg.Storage.Path})
 	}
+}
+
+// defaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT
+// says otherwise. The live heap under load is a few MB; what made the
+// process large were the short-lived argon2 buffers of sign-ins (and of the
+// demo-account check at start), which the runtime kept for minutes. Near the
+// limit it collects and returns memory to the OS at once.
+const defaultMemoryLimit = 32 << 20
+
+// limitMemory sets defaultMemoryLimit when GOMEMLIMIT is unset, and returns
+// the start-up's garbage (config checks, the dummy hash) to the OS.
+func limitMemory(getenv func(string) string) {
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	debug.FreeOSMemory()
 }

@@ -18,13 +18,14 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	useragent "github.com/medama-io/go-useragent"
+	useragent "github.com/mileusna/useragent"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/analysis"
 	"github.com/ppfiber/sessionconsole/sessionsvc/files"
@@ -94,7 +95,6 @@ type Service struct {
 	instance string
 	trusted  []netip.Prefix
 	formKey  []byte
-	ua       *useragent.Parser
 	cookie   cookieSpec
 	// dummyHash is verified when the username is unknown, so that a failed
 	// sign-in takes as long whether or not the account exists.
@@ -133,7 +133,6 @@ func New(opts Options) (*Service, error) {
 		instance: opts.Instance,
 		trusted:  opts.Config.TrustedProxyNets(),
 		formKey:  opts.Config.Security.Secret(),
-		ua:       useragent.NewParser(),
 		files:    opts.Files,
 		metrics:  opts.Metrics,
 		backend:  opts.Backend,
@@ -295,10 +294,10 @@ func (s *Service) device(userAgent string) string {
 	if userAgent == "" {
 		return "Unknown"
 	}
-	ua := s.ua.Parse(userAgent)
-	b, os := ua.GetBrowser(), ua.GetOS()
-	if v := ua.GetMajorVersion(); b != "" && v != "" {
-		b += " " + v
+	ua := useragent.Parse(userAgent)
+	b, os := ua.Name, ua.OS
+	if b != "" && ua.VersionNo.Major > 0 {
+		b += " " + strconv.Itoa(ua.VersionNo.Major)
 	}
 	switch {
 	case b == "" && os == "":
