@@ -43,6 +43,10 @@ end
 -- State keys: one hash per category, one snapshot list per category and the
 -- meta hash (category versions, state version, last modified, bytes).
 local CATS = ` + luaStringList(store.Categories) + `
+-- CATV are the meta hash's version fields of CATS: a category's hash and
+-- snapshots exist only once its version does.
+local CATV = {}
+for i, c in ipairs(CATS) do CATV[i] = 'v:' .. c end
 local function stkey(sid, cat) return P .. 'st:' .. sid .. ':' .. cat end
 local function sskey(sid, cat) return P .. 'ss:' .. sid .. ':' .. cat end
 local function smkey(sid) return P .. 'sm:' .. sid end
@@ -136,63 +140,143 @@ local function forget(sid)
   end
 end
 
--- end_one ends one session: it renames the record into the ended holding
--- area (kept endedTTL ms) and adds the blob and how it ended, writes the
--- tombstone (kept keep ms) and deletes the blob. The session's state stays,
--- its TTL moved to endedTTL like the ended entry's, since recovery and the
--- archive read it. Unless the reason is logout, the session becomes a
--- recovery point of its user until at+keep, and it is ready for cleanup
--- then; a logout is ready at once. Index removals are collected in acc and
--- done by flush_ended for a whole batch, one ZREM per index. It returns the
--- tombstone fields, or false if there is no record.
-local function end_one(sid, reason, actor, note, at, keep, endedTTL, acc)
-  local rk = rkey(sid)
-  local r = redis.call('HMGET', rk, 'th', 'user', 'role', 'sv')
-  if not r[1] then return false end
-  local th, user, role = r[1], r[2], r[3]
-  if r[4] and r[4] ~= '0' then expire_state(sid, 'PEXPIRE', endedTTL) end
-  local ready = tonumber(at)
-  local h = {'_reason', reason, '_actor', actor, '_note', note, '_at', at}
-  add_pair(acc.x, '', at, sid)
-  add_pair(acc.x, ':u:' .. user, at, sid)
-  add_pair(acc.x, ':r:' .. reason, at, sid)
-  add_pair(acc.x, ':who', sid, reason .. ' ' .. user)
-  if reason ~= 'logout' and keep > 0 then
-    ready = ready + keep
-    local pk = P .. 'rp:' .. user
-    redis.call('ZADD', pk, n2s(ready), sid)
-    acc.rp[pk] = endedTTL
-    h[#h + 1] = '_ru'
-    h[#h + 1] = n2s(ready)
-    add_pair(acc.x, ':rp', at, sid)
-    add_pair(acc.x, ':rp:' .. reason, at, sid)
-  end
-  local ek = P .. 'e:' .. sid
-  redis.call('RENAME', rk, ek)
-  local bk = bkey(th)
-  local blob = redis.call('GET', bk)
-  if blob then
-    h[#h + 1] = '_blob'
-    h[#h + 1] = blob
-    redis.call('DEL', bk)
-  end
-  redis.call('HSET', ek, unpack(h))
-  redis.call('PEXPIRE', ek, endedTTL)
-  if keep > 0 then
-    redis.call('SET', P .. 't:' .. th, cjson.encode({sid = sid, th = th, user = user,
-      reason = reason, actor = actor, note = note, at = at}), 'PX', keep)
-  end
-  redis.call('ZREM', ukey(user), sid)
-  acc.n = acc.n + 1
-  acc.sids[acc.n] = sid
-  acc.ready[acc.n] = n2s(ready)
-  local rs = acc.roles[role]
-  if not rs then rs = {}; acc.roles[role] = rs end
-  rs[#rs + 1] = sid
-  return {sid, th, user, reason, actor, note, at}
+local function new_acc()
+  return {n = 0, sids = {}, ready = {}, rpf = {}, roles = {}, users = {}, x = {}, xr = {}, tail = {}}
 end
 
-local function new_acc() return {n = 0, sids = {}, ready = {}, roles = {}, rp = {}, x = {}} end
+-- xlist returns the pairs to add to the ended list of suffix k, creating it.
+local function xlist(acc, k)
+  local l = acc.x[k]
+  if not l then l = {}; acc.x[k] = l end
+  return l
+end
+
+-- end_batch ends the sessions named in sids that have a record (reason is
+-- one reason for all, or a table sid -> reason): for each it renames the
+-- record into the ended holding area (kept endedTTL ms) and adds how it
+-- ended and the blob, writes the tombstone (kept keep ms) and deletes the
+-- blob. The session's state stays, its TTL moved to endedTTL like the
+-- ended entry's, since recovery and the archive read it. Unless the reason
+-- is logout, the session becomes a recovery point of its user until
+-- at+keep, and it is ready for cleanup then; a logout is ready at once.
+--
+-- What is keyed by session costs one call per key: HMGET of the record,
+-- RENAME, HSET and PEXPIRE of the entry, SET of the tombstone, and for a
+-- session with state one HMGET of its meta and a PEXPIRE of each state key
+-- that can exist. The blobs are read by one MGET and deleted by one DEL
+-- per 500 sessions; what is keyed by user, role or list is collected in acc
+-- and written by flush_ended, one call per key for the batch. With tombs
+-- it returns the tombstone fields {sid, th, user, reason, actor, note, at}
+-- of each session it ended, in the order of sids.
+local function end_batch(sids, reason, actor, note, at, keep, endedTTL, acc, tombs)
+  local got, gs, seen = {}, {}, {}
+  for _, sid in ipairs(sids) do
+    if not seen[sid] then
+      seen[sid] = true
+      local r = redis.call('HMGET', rkey(sid), 'th', 'user', 'role', 'sv')
+      if r[1] then
+        got[#got + 1] = r
+        gs[#gs + 1] = sid
+      end
+    end
+  end
+  local out = {}
+  if #got == 0 then return out end
+  local blobs, found = {}, {}
+  for i = 1, #got, 500 do
+    local bks = {}
+    for j = i, math.min(i + 499, #got) do bks[#bks + 1] = bkey(got[j][1]) end
+    local part = redis.call('MGET', unpack(bks))
+    for j = 1, #part do
+      if part[j] then
+        blobs[i + j - 1] = part[j]
+        found[#found + 1] = bks[j]
+      end
+    end
+  end
+  acc.at, acc.endedTTL = at, endedTTL
+  local atn = tonumber(at)
+  local who, all = xlist(acc, ':who'), xlist(acc, '')
+  for i, r in ipairs(got) do
+    local sid, th, user, role, sv = gs[i], r[1], r[2], r[3], r[4]
+    local why = reason
+    if type(reason) == 'table' then why = reason[sid] end
+    if sv and sv ~= '0' then
+      local mk = smkey(sid)
+      local v = redis.call('HMGET', mk, unpack(CATV))
+      redis.call('PEXPIRE', mk, endedTTL)
+      for c = 1, #CATS do
+        if v[c] then
+          redis.call('PEXPIRE', stkey(sid, CATS[c]), endedTTL)
+          redis.call('PEXPIRE', sskey(sid, CATS[c]), endedTTL)
+        end
+      end
+    end
+    local n = acc.n + 1
+    acc.n = n
+    acc.sids[n] = sid
+    local u = acc.users[user]
+    if not u then acc.users[user] = n
+    elseif type(u) == 'number' then acc.users[user] = {u, n}
+    else u[#u + 1] = n end
+    local rl = acc.roles[role]
+    if not rl then rl = {}; acc.roles[role] = rl end
+    rl[#rl + 1] = sid
+    local xr = acc.xr[why]
+    if not xr then
+      xr = {xlist(acc, ':r:' .. why), xlist(acc, ':rp'), xlist(acc, ':rp:' .. why)}
+      acc.xr[why] = xr
+    end
+    all[#all + 1] = at
+    all[#all + 1] = sid
+    who[#who + 1] = sid
+    who[#who + 1] = why .. ' ' .. user
+    local l = xr[1]
+    l[#l + 1] = at
+    l[#l + 1] = sid
+    local ek = P .. 'e:' .. sid
+    redis.call('RENAME', rkey(sid), ek)
+    local blob = blobs[i]
+    if why ~= 'logout' and keep > 0 then
+      local rs = n2s(atn + keep)
+      acc.ready[n] = rs
+      acc.rpf[n] = true
+      l = xr[2]
+      l[#l + 1] = at
+      l[#l + 1] = sid
+      l = xr[3]
+      l[#l + 1] = at
+      l[#l + 1] = sid
+      if blob then
+        redis.call('HSET', ek, '_reason', why, '_actor', actor, '_note', note, '_at', at, '_ru', rs, '_blob', blob)
+      else
+        redis.call('HSET', ek, '_reason', why, '_actor', actor, '_note', note, '_at', at, '_ru', rs)
+      end
+    else
+      acc.ready[n] = at
+      if blob then
+        redis.call('HSET', ek, '_reason', why, '_actor', actor, '_note', note, '_at', at, '_blob', blob)
+      else
+        redis.call('HSET', ek, '_reason', why, '_actor', actor, '_note', note, '_at', at)
+      end
+    end
+    redis.call('PEXPIRE', ek, endedTTL)
+    if keep > 0 then
+      local tail = acc.tail[why]
+      if not tail then
+        tail = ',' .. string.sub(cjson.encode({reason = why, actor = actor, note = note, at = at}), 2)
+        acc.tail[why] = tail
+      end
+      local head = cjson.encode({sid = sid, th = th, user = user})
+      redis.call('SET', P .. 't:' .. th, string.sub(head, 1, -2) .. tail, 'PX', keep)
+    end
+    if tombs then out[#out + 1] = {sid, th, user, why, actor, note, at} end
+  end
+  for i = 1, #found, 500 do
+    redis.call('DEL', unpack(found, i, math.min(i + 499, #found)))
+  end
+  return out
+end
 
 -- zrem_all removes members from key, in slices small enough for unpack.
 local function zrem_all(key, members)
@@ -201,11 +285,12 @@ local function zrem_all(key, members)
   end
 end
 
--- flush_ended removes the sessions that end_one ended from the global and
--- role indexes and adds them to the ended index, scored by the time each is
--- ready for cleanup, and to the ended lists, one ZADD per list for the
--- batch. It extends the TTL of each recovery-point index it added to, never
--- shortening it.
+-- flush_ended removes the sessions that end_batch ended from the global,
+-- role and user indexes and adds them to the ended index, scored by the
+-- time each is ready for cleanup, to their users' recovery points and to
+-- the ended lists: one call per key for the batch (a user with one session
+-- in it costs no table). It extends the TTL of each recovery-point index it
+-- added to, never shortening it.
 local function flush_ended(acc)
   if acc.n == 0 then return end
   for k, z in pairs(acc.x) do
@@ -213,16 +298,45 @@ local function flush_ended(acc)
       for i = 1, #z, 1000 do
         redis.call('HSET', xkey(k), unpack(z, i, math.min(i + 999, #z)))
       end
-    else
+    elseif #z > 0 then
       zadd_pairs(xkey(k), z)
     end
   end
-  for pk, ttl in pairs(acc.rp) do
-    if redis.call('PTTL', pk) < ttl then redis.call('PEXPIRE', pk, ttl) end
+  local at, ttl, sids, ready, rpf = acc.at, acc.endedTTL, acc.sids, acc.ready, acc.rpf
+  for user, u in pairs(acc.users) do
+    local uk, xk, pk = ukey(user), xkey(':u:' .. user), P .. 'rp:' .. user
+    local rp = false
+    if type(u) == 'number' then
+      local sid = sids[u]
+      redis.call('ZREM', uk, sid)
+      redis.call('ZADD', xk, at, sid)
+      if rpf[u] then
+        redis.call('ZADD', pk, ready[u], sid)
+        rp = true
+      end
+    else
+      local us, ux, ur = {}, {}, {}
+      for _, i in ipairs(u) do
+        us[#us + 1] = sids[i]
+        ux[#ux + 1] = at
+        ux[#ux + 1] = sids[i]
+        if rpf[i] then
+          ur[#ur + 1] = ready[i]
+          ur[#ur + 1] = sids[i]
+        end
+      end
+      zrem_all(uk, us)
+      zadd_pairs(xk, ux)
+      if #ur > 0 then
+        zadd_pairs(pk, ur)
+        rp = true
+      end
+    end
+    if rp and redis.call('PTTL', pk) < ttl then redis.call('PEXPIRE', pk, ttl) end
   end
-  zrem_all(ix('act'), acc.sids)
-  zrem_all(ix('cre'), acc.sids)
-  zrem_all(ix('dl'), acc.sids)
+  zrem_all(ix('act'), sids)
+  zrem_all(ix('cre'), sids)
+  zrem_all(ix('dl'), sids)
   for role, rs in pairs(acc.roles) do
     zrem_all(rix('act', role), rs)
     zrem_all(rix('cre', role), rs)
@@ -231,8 +345,8 @@ local function flush_ended(acc)
   for i = 1, acc.n, 500 do
     local z = {}
     for j = i, math.min(i + 499, acc.n) do
-      z[#z + 1] = acc.ready[j]
-      z[#z + 1] = acc.sids[j]
+      z[#z + 1] = ready[j]
+      z[#z + 1] = sids[j]
     end
     redis.call('ZADD', P .. 'ended', unpack(z))
   end
@@ -259,8 +373,8 @@ local rk = rkey(sid)
 if redis.call('EXISTS', rk) == 1 then
   return redis.error_reply('EXISTS session already exists')
 end
-local ended = {}
 local live = {}
+local due, why = {}, {}
 local acc = new_acc()
 local uk = ukey(user)
 for _, m in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
@@ -276,8 +390,8 @@ for _, m in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
     elseif now >= idle then reason = 'idle'
     elseif now >= exp then reason = 'expired' end
     if reason then
-      local ts = end_one(m, reason, 'system', '', ARGV[2], keep, endedTTL, acc)
-      if ts then ended[#ended + 1] = ts end
+      due[#due + 1] = m
+      why[m] = reason
     else
       live[#live + 1] = {m, act, cre}
     end
@@ -291,11 +405,12 @@ if max > 0 and #live >= max then
   end)
   local i = 1
   while #live - i + 1 >= max do
-    local ts = end_one(live[i][1], 'evicted', 'system', '', ARGV[2], keep, endedTTL, acc)
-    if ts then ended[#ended + 1] = ts end
+    due[#due + 1] = live[i][1]
+    why[live[i][1]] = 'evicted'
     i = i + 1
   end
 end
+local ended = end_batch(due, why, 'system', '', ARGV[2], keep, endedTTL, acc, true)
 flush_ended(acc)
 local args = {}
 for i, f in ipairs(F) do
@@ -370,9 +485,9 @@ var scriptEnd = newScript(`
 local reason, actor, note, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local keep, endedTTL = tonumber(ARGV[6]), tonumber(ARGV[7])
 local acc = new_acc()
-for i = 8, #ARGV do
-  end_one(ARGV[i], reason, actor, note, at, keep, endedTTL, acc)
-end
+local sids = {}
+for i = 8, #ARGV do sids[#sids + 1] = ARGV[i] end
+end_batch(sids, reason, actor, note, at, keep, endedTTL, acc)
 flush_ended(acc)
 return acc.n
 `)
@@ -386,12 +501,16 @@ local except = {}
 for i = 9, #ARGV do except[ARGV[i]] = true end
 local acc = new_acc()
 local uk = ukey(user)
+local sids = {}
 for _, m in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
-  if not except[m] then
-    if not end_one(m, reason, actor, note, at, keep, endedTTL, acc) then
-      redis.call('ZREM', uk, m)
-      forget(m)
-    end
+  if not except[m] then sids[#sids + 1] = m end
+end
+local done = {}
+for _, t in ipairs(end_batch(sids, reason, actor, note, at, keep, endedTTL, acc, true)) do done[t[1]] = true end
+for _, m in ipairs(sids) do
+  if not done[m] then
+    redis.call('ZREM', uk, m)
+    forget(m)
   end
 end
 flush_ended(acc)
