@@ -188,7 +188,13 @@ func safeNext(next string) string {
 			return ""
 		}
 	}
-	return u.RequestURI()
+	// RequestURI escapes the path again, which can undo an escaped slash:
+	// "/%2Fevil.example/ " comes out as "//evil.example/%20", another host.
+	out := u.RequestURI()
+	if strings.HasPrefix(out, "//") {
+		return ""
+	}
+	return out
 }
 
 func isHTMX(c echo.Context) bool {
