@@ -217,7 +217,7 @@ func (s *Store) endArgs(t store.Tombstone, keep time.Duration) []any {
 // End ends one session with one script.
 func (s *Store) End(ctx context.Context, sid string, t store.Tombstone, keep time.Duration) (bool, error) {
 	args := append(s.endArgs(t, keep), sid)
-	n, err := redigo.Int(s.run(ctx, scriptEnd, args...))
+	n, err := redigo.Int(s.runAcked(ctx, scriptEnd, args...))
 	if err != nil {
 		return false, fmt.Errorf("redis: end %s: %w", sid, err)
 	}
@@ -250,6 +250,7 @@ func (s *Store) EndMany(ctx context.Context, sids []string, t store.Tombstone, k
 		return 0, err
 	}
 	defer c.Close()
+	defer s.waitReplica(ctx, c) // runs before Close: WAIT for one replica (sentinel.go)
 	// The first chunk goes alone through Do, which loads the script if this
 	// server has not seen it (EVALSHA falls back to EVAL); the rest can then
 	// be pipelined with EVALSHA.
@@ -305,7 +306,7 @@ func (s *Store) EndUser(ctx context.Context, user string, except []string, t sto
 	for _, sid := range except {
 		args = append(args, sid)
 	}
-	n, err := redigo.Int(s.run(ctx, scriptEndUser, args...))
+	n, err := redigo.Int(s.runAcked(ctx, scriptEndUser, args...))
 	if err != nil {
 		return 0, fmt.Errorf("redis: end sessions of user: %w", err)
 	}

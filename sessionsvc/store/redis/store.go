@@ -82,9 +82,8 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -95,8 +94,28 @@ import (
 
 // Options configures a Store.
 type Options struct {
-	// URL is redis://[:password@]host:port/db or rediss:// for TLS.
+	// URL is redis://[[user]:password@]host:port/db, or rediss:// for TLS
+	// (verified against CAFile, or the system roots). With Sentinel its host
+	// is not used (it may be left out: redis://:password@/0); its scheme,
+	// credentials and database apply to whichever server is the primary.
 	URL string
+	// Username and Password, when either is set, replace the URL's: AUTH
+	// with an ACL user and its password, or with the requirepass password
+	// alone when Username is "".
+	Username, Password string
+	// CAFile is a PEM file of the certificates that TLS servers (rediss://
+	// and Sentinel.TLS) must chain to, in place of the system roots.
+	CAFile string
+	// Sentinel, when its MasterName is set, finds the primary through Redis
+	// Sentinel (see sentinel.go).
+	Sentinel SentinelOptions
+	// ReplicaWait bounds the WAIT for one replica's acknowledgement after
+	// ending sessions (End, EndMany, EndUser), issued only while the primary
+	// has replicas. Default 100 ms; negative turns it off.
+	ReplicaWait time.Duration
+	// Logger gets the store's warnings (a replica that did not acknowledge,
+	// a new primary). Default slog.Default().
+	Logger *slog.Logger
 	// PoolSize bounds the connections (MaxActive and MaxIdle). A caller that
 	// finds the pool full waits for a connection (bounded by its ctx and by
 	// max(ReadTimeout, DialTimeout)) rather than failing. Default 32.
@@ -122,6 +141,7 @@ type Store struct {
 	host   string
 	gate   *breaker      // fail fast while Redis is down (breaker.go)
 	wait   time.Duration // bound on waiting for a pooled connection
+	ha     *ha
 }
 
 var _ store.Store = (*Store)(nil)
@@ -129,15 +149,6 @@ var _ store.Store = (*Store)(nil)
 // New connects to the Redis at opts.URL and pings it once. The error names the
 // server's host, never the password.
 func New(ctx context.Context, opts Options) (*Store, error) {
-	u, err := url.Parse(opts.URL)
-	if err != nil {
-		// url.Parse errors quote the URL, which may hold a password.
-		return nil, errors.New("redis: malformed redis URL")
-	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("redis: URL scheme %q: want redis or rediss", u.Scheme)
-	}
-	host := u.Host
 	if opts.PoolSize <= 0 {
 		opts.PoolSize = 32
 	}
@@ -156,18 +167,22 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Grace <= 0 {
 		opts.Grace = time.Hour
 	}
-	rawURL := opts.URL
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ReplicaWait == 0 {
+		opts.ReplicaWait = defaultReplicaWait
+	}
+	d, host, err := newDialer(opts, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
 	pool := &redigo.Pool{
 		MaxIdle:     opts.PoolSize,
 		MaxActive:   opts.PoolSize,
 		Wait:        true,
 		IdleTimeout: 5 * time.Minute,
-		DialContext: func(ctx context.Context) (redigo.Conn, error) {
-			return redigo.DialURLContext(ctx, rawURL,
-				redigo.DialConnectTimeout(opts.DialTimeout),
-				redigo.DialReadTimeout(opts.ReadTimeout),
-				redigo.DialWriteTimeout(opts.WriteTimeout))
-		},
+		DialContext: d.dial,
 		TestOnBorrow: func(c redigo.Conn, idleSince time.Time) error {
 			if time.Since(idleSince) < time.Minute {
 				return nil
@@ -175,6 +190,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 			_, err := c.Do("PING")
 			return err
 		},
+	}
+	if d.sentinel != nil {
+		pool.TestOnBorrow = d.testOnBorrow
 	}
 	gate := newBreaker(probeInterval)
 	pool.TestOnBorrowContext = gate.testOnBorrow
@@ -185,7 +203,10 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		prefix: opts.Prefix,
 		grace:  opts.Grace,
 		host:   host,
+		ha: &ha{d: d, wait: replicaWait{timeout: opts.ReplicaWait,
+			readTimeout: opts.ReadTimeout, log: opts.Logger}},
 	}
+	d.onSwitch = s.ha.wait.forget
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
