@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"strconv"
+
 	redigo "github.com/gomodule/redigo/redis"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc/store"
@@ -18,6 +20,7 @@ import (
 var luaPrelude = `
 local P = ARGV[1]
 local F = ` + luaStringList(recordFields) + `
+local UAPART = ` + strconv.Itoa(uaPart) + `
 local FI = {}
 for i, f in ipairs(F) do FI[f] = i end
 local function n2s(x) return string.format('%d', x) end
@@ -430,15 +433,17 @@ var scriptCommit = newScript(`
 local sid, th = ARGV[2], ARGV[3]
 local blobAtMin, grace, guard = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local rk = rkey(sid)
-local cur = redis.call('HMGET', rk, 'th', 'role', 'user', 'exp', 'idle', 'life', 'fip', 'fua', 'sv')
+local cur = redis.call('HMGET', rk, 'th', 'role', 'user', 'exp', 'idle', 'life', 'fip', 'fua', 'sv', 'fua2', 'fua3')
 if not cur[1] or cur[1] ~= th then return 0 end
 local exp, idle, life = cur[4], cur[5], cur[6]
 if ARGV[8] == '1' then
   local act, ip, ua = ARGV[9], ARGV[12], ARGV[13]
   exp, idle = ARGV[10], ARGV[11]
-  local f = {'act', act, 'exp', exp, 'idle', idle, 'lip', ip, 'lua', ua, 'path', ARGV[14]}
+  -- The user agent goes into three fields, as encodeRecord splits it.
+  local f = {'act', act, 'exp', exp, 'idle', idle, 'lip', ip, 'lua', string.sub(ua, 1, UAPART),
+    'lua2', string.sub(ua, UAPART + 1, 2 * UAPART), 'lua3', string.sub(ua, 2 * UAPART + 1), 'path', ARGV[14]}
   if ip ~= cur[7] then f[#f + 1] = 'ipc'; f[#f + 1] = '1' end
-  if ua ~= cur[8] then f[#f + 1] = 'uac'; f[#f + 1] = '1' end
+  if ua ~= (cur[8] or '') .. (cur[10] or '') .. (cur[11] or '') then f[#f + 1] = 'uac'; f[#f + 1] = '1' end
   redis.call('HSET', rk, unpack(f))
   local role, user = cur[2], cur[3]
   local dl = n2s(deadline(exp, idle, life))
