@@ -295,8 +295,17 @@ func openStore(ctx context.Context, cfg sessionsvc.Config, log *slog.Logger) (st
 	switch cfg.Storage.Backend {
 	case "redis":
 		s := cfg.Storage
+		wait := s.RedisReplicaWait()
+		if wait == 0 {
+			wait = -1 // 0 in the config never waits; 0 in Options means the default
+		}
+		sn := s.RedisSentinel
 		st, err := redisstore.New(ctx, redisstore.Options{
-			URL: s.RedisURL, PoolSize: s.PoolSize,
+			URL: s.RedisURL, Username: s.RedisUsername, Password: s.RedisPassword, CAFile: s.RedisCAFile,
+			Sentinel: redisstore.SentinelOptions{MasterName: sn.MasterName, Addrs: sn.Addresses,
+				Username: sn.Username, Password: sn.Password, TLS: sn.TLS},
+			ReplicaWait: wait, Logger: log,
+			PoolSize:     s.PoolSize,
 			DialTimeout:  time.Duration(s.DialTimeout) * time.Millisecond,
 			ReadTimeout:  time.Duration(s.ReadTimeout) * time.Millisecond,
 			WriteTimeout: time.Duration(s.WriteTimeout) * time.Millisecond,

@@ -48,7 +48,7 @@ type StorageConfig struct {
 	Backend      string `yaml:"backend"`    // "database" (SQLite file, default) | "memory" (SQLite in memory) | "redis"
 	Path         string `yaml:"path"`       // SQLite file for "database": data/sessions.db
 	FilesPath    string `yaml:"files_path"` // per-session file namespaces: data/files
-	RedisURL     string `yaml:"redis_url"`  // redis://[:password@]host:port/db or rediss://
+	RedisURL     string `yaml:"redis_url"`  // redis://[[user]:password@]host:port/db or rediss://
 	Persistence  bool   `yaml:"persistence"`
 	PoolSize     int    `yaml:"pool_size"`        // 32
 	DialTimeout  int    `yaml:"dial_timeout_ms"`  // 1000
@@ -56,6 +56,38 @@ type StorageConfig struct {
 	WriteTimeout int    `yaml:"write_timeout_ms"` // 500
 	QuotaMB      int    `yaml:"quota_mb"`         // 50: disk quota of one session's files
 	MaxUploadMB  int    `yaml:"max_upload_mb"`    // 20: largest single upload, <= QuotaMB
+
+	// RedisUsername and RedisPassword authenticate to Redis (AUTH) instead
+	// of credentials in RedisURL: an ACL user and its password, or the
+	// requirepass password alone. Secrets: no message repeats them.
+	RedisUsername string `yaml:"redis_username"`
+	RedisPassword string `yaml:"redis_password"`
+	// RedisCAFile is a PEM file of the certificate authorities that Redis's
+	// and the sentinels' TLS certificates must chain to; "" trusts the
+	// system roots.
+	RedisCAFile string `yaml:"redis_ca_file"`
+	// RedisReplicaWaitMS bounds the WAIT for one replica after ending
+	// sessions, issued only while the primary has replicas; 0 never waits.
+	RedisReplicaWaitMS int                 `yaml:"redis_replica_wait_ms"` // 100
+	RedisSentinel      RedisSentinelConfig `yaml:"redis_sentinel"`
+}
+
+// RedisSentinelConfig finds the Redis primary through Redis Sentinel
+// (storage.redis_sentinel). With a MasterName the host of storage.redis_url
+// is not used; its scheme, credentials and database still are.
+type RedisSentinelConfig struct {
+	MasterName string   `yaml:"master_name"` // "" (default): no Sentinel
+	Addresses  []string `yaml:"addresses"`   // host:port of each sentinel
+	// Username and Password are the sentinels' own (their requirepass or an
+	// ACL user), not Redis's. Secrets.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	TLS      bool   `yaml:"tls"` // talk TLS to the sentinels, verified as redis_ca_file says
+}
+
+// RedisReplicaWait is storage.redis_replica_wait_ms as a duration.
+func (c StorageConfig) RedisReplicaWait() time.Duration {
+	return time.Duration(c.RedisReplicaWaitMS) * time.Millisecond
 }
 
 // SecurityConfig holds the cookie, request-validation and encryption settings.

@@ -85,6 +85,8 @@ func DefaultConfig() Config {
 			WriteTimeout: 500,
 			QuotaMB:      50,
 			MaxUploadMB:  20,
+
+			RedisReplicaWaitMS: 100,
 		},
 		Security: SecurityConfig{
 			SecureCookies:     false,
@@ -719,7 +721,8 @@ func (s StorageConfig) problems(ps *problems) {
 		}
 	case BackendMemory:
 	case BackendRedis:
-		redisURLProblems(s.RedisURL, ps)
+		redisURLProblems(s.RedisURL, s.RedisSentinel.MasterName != "", ps)
+		s.redisProblems(ps)
 	default:
 		ps.add([]string{"storage.backend"}, "storage.backend: want one of database, memory, redis, got %q", s.Backend)
 	}
@@ -739,9 +742,10 @@ func (s StorageConfig) problems(ps *problems) {
 	}
 }
 
-// redisURLProblems checks what redis.DialURL will need. The URL is never
-// repeated in a message: it may carry a password.
-func redisURLProblems(raw string, ps *problems) {
+// redisURLProblems checks what the redis store will need. The URL is never
+// repeated in a message: it may carry a password. With Sentinel the host
+// may be left out.
+func redisURLProblems(raw string, sentinel bool, ps *problems) {
 	const key = "storage.redis_url"
 	at := []string{key}
 	if raw == "" {
@@ -757,13 +761,66 @@ func redisURLProblems(raw string, ps *problems) {
 		ps.add(at, "%s: want a redis:// or rediss:// URL when storage.backend is redis, got scheme %q", key, truncate(u.Scheme, 16))
 		return
 	}
-	if u.Hostname() == "" {
+	if u.Hostname() == "" && !sentinel {
 		ps.add(at, "%s: missing host (want redis://[:password@]host:port/db)", key)
 	}
 	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
 		if n, err := strconv.Atoi(db); err != nil || n < 0 {
 			ps.add(at, "%s: database %q is not a number", key, truncate(db, 16))
 		}
+	}
+}
+
+// redisProblems checks the redis backend's credentials, TLS, replica wait and
+// Sentinel keys. Passwords are never repeated in a message.
+func (s StorageConfig) redisProblems(ps *problems) {
+	u, err := url.Parse(s.RedisURL)
+	if err != nil {
+		return // reported by redisURLProblems
+	}
+	switch {
+	case u.User != nil && (s.RedisUsername != "" || s.RedisPassword != ""):
+		k := "storage.redis_password"
+		if s.RedisPassword == "" {
+			k = "storage.redis_username"
+		}
+		ps.add([]string{k, "storage.redis_url"},
+			"%s: storage.redis_url carries credentials too; give them in one place", k)
+	case s.RedisUsername != "" && s.RedisPassword == "":
+		ps.add([]string{"storage.redis_username", "storage.redis_password"},
+			"storage.redis_username needs storage.redis_password (an ACL user signs in with both)")
+	}
+	if s.RedisCAFile != "" && u.Scheme != "rediss" && !s.RedisSentinel.TLS {
+		ps.add([]string{"storage.redis_ca_file", "storage.redis_url"},
+			"storage.redis_ca_file is set, but storage.redis_url is not rediss:// and storage.redis_sentinel.tls is false: nothing would use it")
+	}
+	ps.bounds("storage.redis_replica_wait_ms", s.RedisReplicaWaitMS, 0, 10000,
+		"ten seconds: every end would wait that long for a replica that is gone")
+
+	const pre = "storage.redis_sentinel."
+	sn := s.RedisSentinel
+	switch {
+	case sn.MasterName == "" && len(sn.Addresses) > 0:
+		ps.add([]string{pre + "addresses", pre + "master_name"},
+			"%saddresses is set but %smaster_name is empty: name the master the sentinels monitor", pre, pre)
+	case sn.MasterName != "" && len(sn.Addresses) == 0:
+		ps.add([]string{pre + "master_name", pre + "addresses"},
+			"%saddresses must list at least one sentinel (host:port) when %smaster_name is set", pre, pre)
+	}
+	if strings.IndexFunc(sn.MasterName, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		ps.add([]string{pre + "master_name"}, "%smaster_name %q must not contain spaces or control characters", pre, truncate(sn.MasterName, 40))
+	}
+	for i, a := range sn.Addresses {
+		key := fmt.Sprintf("%saddresses[%d]", pre, i)
+		host, port, err := net.SplitHostPort(a)
+		n, perr := strconv.Atoi(port)
+		if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			ps.add([]string{key}, "%s: %q is not host:port (like 10.0.0.5:26379)", key, truncate(a, 60))
+		}
+	}
+	if sn.Username != "" && sn.Password == "" {
+		ps.add([]string{pre + "username", pre + "password"},
+			"%susername needs %spassword (an ACL user signs in with both)", pre, pre)
 	}
 }
 

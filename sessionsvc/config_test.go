@@ -3,6 +3,7 @@ package sessionsvc
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"net/netip"
@@ -54,7 +55,7 @@ func TestConfigDefaultsAreTheSpecValues(t *testing.T) {
 		Session: SessionConfig{TimeoutMinutes: 30, IdleTimeoutMinutes: 20, MaxLifetimeHours: 12, MaxSessionsPerUser: 3,
 			EnableRecovery: true, RecoveryWindowMinutes: 60, ActivityWriteSeconds: 60, Snapshots: 10, MaxStateKB: 1024},
 		Storage: StorageConfig{Backend: "database", Path: "data/sessions.db", FilesPath: "data/files",
-			RedisURL: "redis://127.0.0.1:6379/0", Persistence: true, PoolSize: 32,
+			RedisURL: "redis://127.0.0.1:6379/0", RedisReplicaWaitMS: 100, Persistence: true, PoolSize: 32,
 			DialTimeout: 1000, ReadTimeout: 500, WriteTimeout: 500, QuotaMB: 50, MaxUploadMB: 20},
 		Security: SecurityConfig{SessionEncryption: true, CSRFProtection: true, RecentAuthMinutes: 15},
 		Cleanup:  CleanupConfig{Enabled: true, IntervalSeconds: 300, ArchiveExpired: true, ArchiveDays: 7},
@@ -1296,5 +1297,213 @@ func TestConfigMetricsLoopback(t *testing.T) {
 		if got := (ServerConfig{MetricsAddr: addr}).MetricsLoopback(); got != want {
 			t.Errorf("MetricsLoopback(%q) = %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// TestConfigRedisHA covers the keys of Redis AUTH, TLS, the replica wait and
+// Sentinel (issue 7 item 6): from the file and the environment, and each
+// mistake named with its key and line, passwords never repeated.
+func TestConfigRedisHA(t *testing.T) {
+	key := newKey(t)
+	const head = "security:\n  encryption_keys:\n    - id: k1\n      key: %s\nstorage:\n  backend: redis\n"
+	file := func(storage string) string { return fmt.Sprintf(head, key) + storage }
+
+	t.Run("file", func(t *testing.T) {
+		path := writeConfig(t, file(`  redis_url: rediss://:@/2
+  redis_username: app
+  redis_password: app-secret-pw
+  redis_ca_file: /etc/ssl/redis-ca.pem
+  redis_replica_wait_ms: 250
+  redis_sentinel:
+    master_name: sessions
+    addresses: [10.0.0.5:26379, "sentinel-b.internal:26379", "[fd00::7]:26379"]
+    password: sentinel-secret-pw
+    tls: true
+`))
+		c, err := LoadConfig(path, nil)
+		if err == nil {
+			t.Fatalf("LoadConfig accepted user info in redis_url and redis_username: %+v", c.Storage)
+		}
+		if lines := problemLines(err); len(lines) != 1 || !strings.Contains(lines[0],
+			"config.yaml:9: storage.redis_password: storage.redis_url carries credentials too; give them in one place") {
+			t.Errorf("problems = %q", lines)
+		}
+		path = writeConfig(t, file(`  redis_url: rediss:///2
+  redis_username: app
+  redis_password: app-secret-pw
+  redis_ca_file: /etc/ssl/redis-ca.pem
+  redis_replica_wait_ms: 250
+  redis_sentinel:
+    master_name: sessions
+    addresses: [10.0.0.5:26379, "sentinel-b.internal:26379", "[fd00::7]:26379"]
+    password: sentinel-secret-pw
+    tls: true
+`))
+		c, err = LoadConfig(path, nil)
+		if err != nil {
+			t.Fatalf("LoadConfig = %v", err)
+		}
+		want := DefaultConfig().Storage
+		want.Backend = "redis"
+		want.RedisURL = "rediss:///2"
+		want.RedisUsername, want.RedisPassword = "app", "app-secret-pw"
+		want.RedisCAFile = "/etc/ssl/redis-ca.pem"
+		want.RedisReplicaWaitMS = 250
+		want.RedisSentinel = RedisSentinelConfig{MasterName: "sessions",
+			Addresses: []string{"10.0.0.5:26379", "sentinel-b.internal:26379", "[fd00::7]:26379"},
+			Password:  "sentinel-secret-pw", TLS: true}
+		if !reflect.DeepEqual(c.Storage, want) {
+			t.Errorf("storage =\n%+v\nwant\n%+v", c.Storage, want)
+		}
+		if got := c.Storage.RedisReplicaWait(); got != 250*time.Millisecond {
+			t.Errorf("RedisReplicaWait() = %v", got)
+		}
+	})
+
+	t.Run("environment", func(t *testing.T) {
+		vars := map[string]string{
+			"SESSIONCONSOLE_STORAGE_REDIS_URL":                  "redis:///0",
+			"SESSIONCONSOLE_STORAGE_REDIS_PASSWORD":             "env-secret-pw",
+			"SESSIONCONSOLE_STORAGE_REDIS_REPLICA_WAIT_MS":      "0",
+			"SESSIONCONSOLE_STORAGE_REDIS_SENTINEL_MASTER_NAME": "m",
+			"SESSIONCONSOLE_STORAGE_REDIS_SENTINEL_ADDRESSES":   "10.0.0.5:26379, 10.0.0.6:26379,",
+			"SESSIONCONSOLE_STORAGE_REDIS_SENTINEL_USERNAME":    "watcher",
+			"SESSIONCONSOLE_STORAGE_REDIS_SENTINEL_PASSWORD":    "env-sentinel-pw",
+			"SESSIONCONSOLE_STORAGE_REDIS_SENTINEL_TLS":         "false",
+			"SESSIONCONSOLE_STORAGE_REDIS_CA_FILE":              "",
+			"SESSIONCONSOLE_STORAGE_REDIS_USERNAME":             "",
+		}
+		c, err := LoadConfig(writeConfig(t, file("")), env(vars))
+		if err != nil {
+			t.Fatalf("LoadConfig = %v", err)
+		}
+		sn := c.Storage.RedisSentinel
+		if c.Storage.RedisPassword != "env-secret-pw" || c.Storage.RedisReplicaWaitMS != 0 || sn.MasterName != "m" ||
+			!slices.Equal(sn.Addresses, []string{"10.0.0.5:26379", "10.0.0.6:26379"}) ||
+			sn.Username != "watcher" || sn.Password != "env-sentinel-pw" || sn.TLS {
+			t.Errorf("storage from the environment = %+v", c.Storage)
+		}
+		names := ConfigEnvNames()
+		for k := range vars {
+			if !slices.Contains(names, k) {
+				t.Errorf("ConfigEnvNames() lacks %s", k)
+			}
+		}
+	})
+
+	tests := []struct {
+		name    string
+		storage string
+		env     map[string]string
+		want    []string
+	}{
+		{
+			name:    "typo in a sentinel key",
+			storage: "  redis_sentinel:\n    master_nme: m\n",
+			want:    []string{"config.yaml:8: storage.redis_sentinel.master_nme: unknown key (did you mean master_name?)"},
+		},
+		{
+			name:    "typo in the addresses key",
+			storage: "  redis_sentinel:\n    master_name: m\n    adresses: [10.0.0.5:26379]\n",
+			want: []string{
+				"config.yaml:9: storage.redis_sentinel.adresses: unknown key (did you mean addresses?)",
+				"config.yaml:8: storage.redis_sentinel.addresses must list at least one sentinel (host:port) when storage.redis_sentinel.master_name is set",
+			},
+		},
+		{
+			name:    "typo in the section name",
+			storage: "  redis_sentinal:\n    master_name: m\n",
+			want:    []string{"config.yaml:7: storage.redis_sentinal: unknown key (did you mean redis_sentinel?)"},
+		},
+		{
+			name:    "typo in a storage key",
+			storage: "  redis_pasword: x\n",
+			want:    []string{"config.yaml:7: storage.redis_pasword: unknown key (did you mean redis_password?)"},
+		},
+		{
+			name:    "addresses without a master name",
+			storage: "  redis_sentinel:\n    addresses: [10.0.0.5:26379]\n",
+			want:    []string{"config.yaml:8: storage.redis_sentinel.addresses is set but storage.redis_sentinel.master_name is empty"},
+		},
+		{
+			name:    "an address that is not host:port",
+			storage: "  redis_sentinel:\n    master_name: m\n    addresses:\n      - 10.0.0.5:26379\n      - 10.0.0.6\n      - \":26379\"\n      - host:99999\n",
+			want: []string{
+				`config.yaml:11: storage.redis_sentinel.addresses[1]: "10.0.0.6" is not host:port (like 10.0.0.5:26379)`,
+				`config.yaml:12: storage.redis_sentinel.addresses[2]: ":26379" is not host:port`,
+				`config.yaml:13: storage.redis_sentinel.addresses[3]: "host:99999" is not host:port`,
+			},
+		},
+		{
+			name:    "a master name with a space",
+			storage: "  redis_sentinel:\n    master_name: my master\n    addresses: [10.0.0.5:26379]\n",
+			want:    []string{`config.yaml:8: storage.redis_sentinel.master_name "my master" must not contain spaces`},
+		},
+		{
+			name:    "a sentinel user without its password",
+			storage: "  redis_sentinel:\n    master_name: m\n    addresses: [10.0.0.5:26379]\n    username: watcher\n",
+			want:    []string{"config.yaml:10: storage.redis_sentinel.username needs storage.redis_sentinel.password"},
+		},
+		{
+			name:    "a Redis user without a password",
+			storage: "  redis_username: app\n",
+			want:    []string{"config.yaml:7: storage.redis_username needs storage.redis_password"},
+		},
+		{
+			name:    "a password in the URL and in its key",
+			storage: "  redis_url: redis://:url-secret-pw@10.0.0.9:6379/0\n",
+			env:     map[string]string{"SESSIONCONSOLE_STORAGE_REDIS_PASSWORD": "env-secret-pw"},
+			want:    []string{"SESSIONCONSOLE_STORAGE_REDIS_PASSWORD: storage.redis_password: storage.redis_url carries credentials too"},
+		},
+		{
+			name:    "a CA file nothing uses",
+			storage: "  redis_ca_file: /etc/ssl/ca.pem\n",
+			want:    []string{"config.yaml:7: storage.redis_ca_file is set, but storage.redis_url is not rediss:// and storage.redis_sentinel.tls is false"},
+		},
+		{
+			name:    "a replica wait out of range",
+			storage: "  redis_replica_wait_ms: 60000\n",
+			want:    []string{"config.yaml:7: storage.redis_replica_wait_ms must not exceed 10000 (ten seconds"},
+		},
+		{
+			name:    "no host without Sentinel",
+			storage: "  redis_url: redis:///0\n",
+			want:    []string{"config.yaml:7: storage.redis_url: missing host"},
+		},
+		{
+			name:    "tls wants a bool",
+			storage: "  redis_sentinel:\n    tls: on\n",
+			want:    []string{`config.yaml:8: storage.redis_sentinel.tls: want true or false, got "on"`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig(writeConfig(t, file(tc.storage)), env(tc.env))
+			if err == nil {
+				t.Fatalf("LoadConfig succeeded, want %q", tc.want)
+			}
+			lines := problemLines(err)
+			if len(lines) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(lines), len(tc.want), err)
+			}
+			for i, want := range tc.want {
+				if !strings.Contains(lines[i], want) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, lines[i], want)
+				}
+			}
+			for _, secret := range []string{"url-secret-pw", "env-secret-pw"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error repeats a password: %v", err)
+				}
+			}
+		})
+	}
+
+	// The other backends ignore the Redis keys.
+	c := DefaultConfig()
+	c.Storage.RedisSentinel.Addresses = []string{"nonsense"}
+	c.Storage.RedisReplicaWaitMS = -1
+	if err := c.Validate(); err != nil {
+		t.Errorf("database backend with odd Redis keys: %v", err)
 	}
 }
