@@ -72,9 +72,9 @@ func isUnavailablePage(status int, body string) bool {
 func TestRedisPausedUnderLoad(t *testing.T) {
 	const (
 		clients = 16
-		// The test apps' read timeout (1 s under CI load); the dial and
-		// write timeouts are the same, so it also bounds the wait for a
-		// pooled connection, and that wait plus the command after it.
+		// The test apps' read timeout (1 s under CI load). The store
+		// bounds by it the wait for a pooled connection (and a dial), and
+		// that wait plus the command after it.
 		readTimeout = time.Second
 		// The bound asked for is readTimeout + 100 ms. This is a fault
 		// bound, not a speed claim, so it is asserted, but with a margin

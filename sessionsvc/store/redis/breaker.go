@@ -16,9 +16,9 @@ package redis
 // borrowed (Pool.TestOnBorrowContext, bounded by the borrow's deadline), so
 // a restarted Redis does not trip the gate again on each stale connection
 // the pool still holds. Waiting for a pooled connection (and dialing one) is
-// bounded by the caller's ctx and by max(ReadTimeout, DialTimeout) (wait),
-// and so is that wait plus the first command on the connection: a call that
-// waited or dialed does not add a whole read timeout after it.
+// bounded by the caller's ctx and by ReadTimeout (Store.wait), and so is
+// that wait plus the first command on the connection: a call that waited or
+// dialed does not add a whole read timeout after it.
 
 import (
 	"context"

@@ -70,9 +70,10 @@
 // once with ErrDown (the service answers 503) without taking a connection,
 // except one probe at a time (the first call after the error, then one
 // every 150-250 ms), whose answer closes the gate; Ping always probes.
-// Waiting for a pooled connection, and dialing one, is bounded by the
-// caller's ctx and by max(ReadTimeout, DialTimeout); the pool keeps Wait, so
-// a burst queues rather than fails. A request during an outage so costs at
+// Waiting for a pooled connection, dialing one, and the first command on it
+// are bounded together by the caller's ctx and by ReadTimeout (a dial within
+// a call gets no more, whatever DialTimeout says); the pool keeps Wait, so a
+// burst queues rather than fails. A request during an outage so costs at
 // most about one read timeout, and none once the gate is open.
 //
 // It never uses KEYS or SCAN: every query is served from an index. Scripts
@@ -118,7 +119,7 @@ type Options struct {
 	Logger *slog.Logger
 	// PoolSize bounds the connections (MaxActive and MaxIdle). A caller that
 	// finds the pool full waits for a connection (bounded by its ctx and by
-	// max(ReadTimeout, DialTimeout)) rather than failing. Default 32.
+	// ReadTimeout) rather than failing. Default 32.
 	PoolSize int
 	// Timeouts of each connection. Defaults 1 s, 500 ms, 500 ms.
 	DialTimeout, ReadTimeout, WriteTimeout time.Duration
@@ -199,7 +200,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{
 		pool:   pool,
 		gate:   gate,
-		wait:   max(opts.ReadTimeout, opts.DialTimeout),
+		wait:   opts.ReadTimeout,
 		prefix: opts.Prefix,
 		grace:  opts.Grace,
 		host:   host,
