@@ -109,6 +109,9 @@ type breaker struct {
 	interval time.Duration
 	now      func() time.Time
 	jitter   func(time.Duration) time.Duration // [0, d)
+	// onChange, if set, hears each trip (open, with its cause) and each
+	// recovery (closed, with how long the gate was open), under the lock.
+	onChange func(open bool, cause error, down time.Duration)
 }
 
 func newBreaker(interval time.Duration) *breaker {
@@ -178,6 +181,9 @@ func (b *breaker) record(t ticket, o outcome, err error) ticket {
 			b.epoch.Add(1)
 			b.changed.Store(now.UnixNano())
 			b.cause = nil
+			if b.onChange != nil {
+				b.onChange(false, nil, now.Sub(b.since))
+			}
 		}
 		t.epoch = b.epoch.Load()
 	case failed:
@@ -189,6 +195,9 @@ func (b *breaker) record(t ticket, o outcome, err error) ticket {
 			b.changed.Store(now.UnixNano())
 			b.since = now
 			b.nextProbe = time.Time{} // the next call probes at once
+			if b.onChange != nil {
+				b.onChange(true, err, 0)
+			}
 		} else if probe {
 			b.nextProbe = now.Add(b.backoff())
 		}

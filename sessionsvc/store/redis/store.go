@@ -196,6 +196,14 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		pool.TestOnBorrow = d.testOnBorrow
 	}
 	gate := newBreaker(probeInterval)
+	log := opts.Logger
+	gate.onChange = func(open bool, cause error, down time.Duration) {
+		if open {
+			log.Warn("redis unreachable: failing fast until a probe answers", slog.String("host", host), slog.String("cause", errString(cause)))
+		} else {
+			log.Warn("redis reachable again", slog.String("host", host), slog.Duration("down", down))
+		}
+	}
 	pool.TestOnBorrowContext = gate.testOnBorrow
 	s := &Store{
 		pool:   pool,
@@ -305,4 +313,11 @@ func (s *Store) endedTTL(keep time.Duration) int64 {
 		keep = 0
 	}
 	return (keep + s.grace).Milliseconds()
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
