@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -86,33 +85,23 @@ func wsRun(ctx context.Context, r sessionsvc.AnalysisRun) views.WSRun {
 // the texts it writes are known here by status; another one (an analyzer's
 // own error) is shown as it is.
 func runErrorText(ctx context.Context, r sessionsvc.AnalysisRun) string {
-	switch r.Status {
-	case sessionsvc.StatusFailed:
-		switch {
-		case r.Error == sessionsvc.ErrQueueFull.Error():
-			return i18n.T(ctx, "workspace.run_error.queue_full")
-		case r.Error == sessionsvc.ErrNoFiles.Error():
-			return i18n.T(ctx, "workspace.run_error.no_files")
-		case r.Error == "its dataset was deleted":
-			return i18n.T(ctx, "workspace.run_error.dataset_deleted")
-		case strings.HasPrefix(r.Error, "its dataset can no longer be read"):
-			return i18n.T(ctx, "workspace.run_error.dataset_unreadable")
-		case r.Error == "its results could not be saved":
-			return i18n.T(ctx, "workspace.run_error.not_saved")
-		}
-	case sessionsvc.StatusInterrupted:
-		switch r.Error {
-		case "the server stopped or the session ended while it ran":
-			return i18n.T(ctx, "workspace.run_error.stopped_or_ended")
-		case "the session ended while it ran":
-			return i18n.T(ctx, "workspace.run_error.session_ended")
-		case "the server restarted or the session ended while it ran":
-			return i18n.T(ctx, "workspace.run_error.restarted_or_ended")
-		case "the server stopped before it ran":
-			return i18n.T(ctx, "workspace.run_error.stopped_before")
-		}
+	if id, ok := runReasonText[r.Reason]; ok {
+		return i18n.T(ctx, id)
 	}
 	return r.Error
+}
+
+// runReasonText names the message of each run reason code.
+var runReasonText = map[string]string{
+	sessionsvc.ReasonQueueFull:         "workspace.run_error.queue_full",
+	sessionsvc.ReasonNoFiles:           "workspace.run_error.no_files",
+	sessionsvc.ReasonDatasetDeleted:    "workspace.run_error.dataset_deleted",
+	sessionsvc.ReasonDatasetUnreadable: "workspace.run_error.dataset_unreadable",
+	sessionsvc.ReasonNotSaved:          "workspace.run_error.not_saved",
+	sessionsvc.ReasonStoppedOrEnded:    "workspace.run_error.stopped_or_ended",
+	sessionsvc.ReasonSessionEnded:      "workspace.run_error.session_ended",
+	sessionsvc.ReasonRestartedOrEnded:  "workspace.run_error.restarted_or_ended",
+	sessionsvc.ReasonStoppedBefore:     "workspace.run_error.stopped_before",
 }
 
 // resultRows reads one page of a finished analysis' comments from its result

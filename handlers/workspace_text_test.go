@@ -53,22 +53,19 @@ func TestParseProblem(t *testing.T) {
 // that another one (an analyzer's) is kept as it is.
 func TestRunErrorText(t *testing.T) {
 	es, en := i18n.WithLocale(t.Context(), i18n.ES), i18n.WithLocale(t.Context(), i18n.EN)
-	known := []sessionsvc.AnalysisRun{
-		{Status: sessionsvc.StatusFailed, Error: sessionsvc.ErrQueueFull.Error()},
-		{Status: sessionsvc.StatusFailed, Error: sessionsvc.ErrNoFiles.Error()},
-		{Status: sessionsvc.StatusFailed, Error: "its dataset was deleted"},
-		{Status: sessionsvc.StatusFailed, Error: "its dataset can no longer be read: line 3: bad"},
-		{Status: sessionsvc.StatusFailed, Error: "its results could not be saved"},
-		{Status: sessionsvc.StatusInterrupted, Error: "the server stopped or the session ended while it ran"},
-		{Status: sessionsvc.StatusInterrupted, Error: "the session ended while it ran"},
-		{Status: sessionsvc.StatusInterrupted, Error: "the server restarted or the session ended while it ran"},
-		{Status: sessionsvc.StatusInterrupted, Error: "the server stopped before it ran"},
+	// Every reason code the service sets (sessionsvc/analyses.go).
+	codes := []string{sessionsvc.ReasonQueueFull, sessionsvc.ReasonNoFiles, sessionsvc.ReasonDatasetDeleted,
+		sessionsvc.ReasonDatasetUnreadable, sessionsvc.ReasonNotSaved, sessionsvc.ReasonStoppedOrEnded,
+		sessionsvc.ReasonSessionEnded, sessionsvc.ReasonRestartedOrEnded, sessionsvc.ReasonStoppedBefore}
+	var known []sessionsvc.AnalysisRun
+	for _, c := range codes {
+		known = append(known, sessionsvc.AnalysisRun{Status: sessionsvc.StatusFailed, Reason: c, Error: "English text of " + c})
 	}
 	seen := map[string]bool{}
 	for _, r := range known {
 		s, e := runErrorText(es, r), runErrorText(en, r)
 		if s == r.Error || e == r.Error || s == e || seen[s] {
-			t.Errorf("%s %q: %q / %q, want its own words in each language", r.Status, r.Error, s, e)
+			t.Errorf("%s %q: %q / %q, want its own words in each language", r.Status, r.Reason, s, e)
 		}
 		seen[s] = true
 	}

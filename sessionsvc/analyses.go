@@ -26,6 +26,30 @@ const (
 	StatusInterrupted = "interrupted" // cut off by a restart or the session's end; can be run again
 )
 
+// Why a run failed or was interrupted (AnalysisRun.Reason): stable codes the
+// pages put in the reader's words. A failure the analyzer itself reports has
+// no code; its Error text is shown as it is.
+const (
+	ReasonQueueFull         = "queue_full"
+	ReasonNoFiles           = "no_files"
+	ReasonDatasetDeleted    = "dataset_deleted"
+	ReasonDatasetUnreadable = "dataset_unreadable"
+	ReasonNotSaved          = "not_saved"
+	ReasonStoppedOrEnded    = "stopped_or_ended"
+	ReasonSessionEnded      = "session_ended"
+	ReasonRestartedOrEnded  = "restarted_or_ended"
+	ReasonStoppedBefore     = "stopped_before"
+)
+
+// runError is a failure of the run's own making, with its code.
+type runError struct {
+	reason string
+	err    error
+}
+
+func (e *runError) Error() string { return e.err.Error() }
+func (e *runError) Unwrap() error { return e.err }
+
 // AnalysisRun is one analysis of a dataset: analysis_data.current_analysis
 // while it is the latest, an entry of user_data.analysis_history once
 // finished. Progress while running is in the registry record.
@@ -34,7 +58,8 @@ type AnalysisRun struct {
 	Dataset     string                 `json:"dataset"`
 	DatasetName string                 `json:"dataset_name"`
 	Status      string                 `json:"status"`
-	Error       string                 `json:"error,omitempty"` // why it failed or was interrupted
+	Error       string                 `json:"error,omitempty"`  // why it failed or was interrupted, in English
+	Reason      string                 `json:"reason,omitempty"` // the same as a code (Reason...), "" for the analyzer's own errors
 	Comments    int                    `json:"comments"`
 	Sentiment   *analysis.Distribution `json:"sentiment,omitempty"`
 	QueuedAt    time.Time              `json:"queued_at"`
@@ -182,7 +207,7 @@ func (s *Service) StartAnalysis(ctx context.Context, datasetID string) (Analysis
 	case s.jobs.queue <- j:
 	default:
 		forget()
-		run.Status, run.Error, run.FinishedAt = StatusFailed, ErrQueueFull.Error(), s.now()
+		run.Status, run.Error, run.Reason, run.FinishedAt = StatusFailed, ErrQueueFull.Error(), ReasonQueueFull, s.now()
 		s.finishRun(context.WithoutCancel(ctx), run, cur.User, nil)
 		return AnalysisRun{}, ErrQueueFull
 	}
@@ -209,12 +234,18 @@ func (s *Service) runAnalysis(j *analysisJob) {
 		run.Comments = res.Comments
 		run.Sentiment = &res.Sentiment
 	case ctx.Err() != nil:
-		run.Status, run.Error = StatusInterrupted, "the server stopped or the session ended while it ran"
+		run.Status, run.Error, run.Reason = StatusInterrupted, "the server stopped or the session ended while it ran", ReasonStoppedOrEnded
 		if errors.Is(err, errSessionEnded) {
-			run.Error = "the session ended while it ran"
+			run.Error, run.Reason = "the session ended while it ran", ReasonSessionEnded
 		}
 	default:
 		run.Status, run.Error = StatusFailed, err.Error()
+		var re *runError
+		if errors.As(err, &re) {
+			run.Reason = re.reason
+		} else if errors.Is(err, ErrNoFiles) {
+			run.Reason = ReasonNoFiles
+		}
 	}
 	run.FinishedAt = s.now()
 	s.finishRun(wctx, run, j.user, res)
@@ -233,14 +264,14 @@ func (s *Service) analyse(ctx context.Context, j *analysisJob, run *AnalysisRun)
 	defer ns.Close()
 	f, err := ns.Open(Dataset{ID: run.Dataset}.file())
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, errors.New("its dataset was deleted")
+		return nil, &runError{ReasonDatasetDeleted, errors.New("its dataset was deleted")}
 	} else if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	in, _, err := comments.Parse(f, s.cfg.Storage.MaxUploadBytes()+1)
 	if err != nil {
-		return nil, fmt.Errorf("its dataset can no longer be read: %w", err)
+		return nil, &runError{ReasonDatasetUnreadable, fmt.Errorf("its dataset can no longer be read: %w", err)}
 	}
 	var (
 		last     = -1
@@ -282,7 +313,7 @@ func (s *Service) finishRun(ctx context.Context, run AnalysisRun, user string, r
 	if res != nil {
 		if err := s.writeResult(run, res); err != nil {
 			log.Error("analysis: write results", slog.String("error", err.Error()))
-			run.Status, run.Error, res = StatusFailed, "its results could not be saved", nil
+			run.Status, run.Error, run.Reason, res = StatusFailed, "its results could not be saved", ReasonNotSaved, nil
 		}
 	}
 	// The history first and the run's status last: whoever sees the status
@@ -404,7 +435,7 @@ func (s *Service) markLost(ctx context.Context, cur Current, run AnalysisRun) (A
 		if now.ID != run.ID || !now.Active() {
 			return nil, errUnchanged
 		}
-		now.Status, now.Error, now.FinishedAt = StatusInterrupted, "the server restarted or the session ended while it ran", s.now()
+		now.Status, now.Error, now.Reason, now.FinishedAt = StatusInterrupted, "the server restarted or the session ended while it ran", ReasonRestartedOrEnded, s.now()
 		now.SID = cur.SID
 		return map[string]any{"current_analysis": now, "processing_status": now.Status}, nil
 	})
@@ -479,6 +510,6 @@ func (s *Service) AnalysisResult(ctx context.Context, id string) (AnalysisRun, i
 // markInterrupted records a queued job that never ran, at shutdown.
 func (s *Service) markInterrupted(j *analysisJob) {
 	run := j.run
-	run.Status, run.Error, run.FinishedAt = StatusInterrupted, "the server stopped before it ran", s.now()
+	run.Status, run.Error, run.Reason, run.FinishedAt = StatusInterrupted, "the server stopped before it ran", ReasonStoppedBefore, s.now()
 	s.finishRun(context.Background(), run, j.user, nil)
 }
