@@ -4,7 +4,9 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -78,12 +80,20 @@ func (h *Handler) loginCheck(c echo.Context) error {
 	if err := h.sessions.Save(ctx, c.Response()); err != nil {
 		return err
 	}
+	// Ended sessions the user can resume come first, also when a page sent
+	// them here (that page is where "start fresh" goes); a resume link's own
+	// page is already about resuming.
+	if !strings.HasPrefix(next, "/recover") {
+		if offers, err := h.sessions.RecoveryOffers(ctx); err == nil && len(offers) > 0 {
+			to := "/recover"
+			if next != "" {
+				to += "?next=" + url.QueryEscape(next)
+			}
+			return redirect(c, to)
+		}
+	}
 	if next == "" {
 		next = homeFor(res.Role)
-		// Ended sessions the user can resume come first.
-		if offers, err := h.sessions.RecoveryOffers(ctx); err == nil && len(offers) > 0 {
-			next = "/recover"
-		}
 	}
 	return redirect(c, next)
 }

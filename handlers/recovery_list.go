@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -22,6 +23,9 @@ func (h *Handler) renderRecovery(c echo.Context, status int, msg string) error {
 	}
 	cur, _ := h.sessions.Current(ctx)
 	p := views.RecoveryProps{Layout: h.layout(c, i18n.T(ctx, "recovery.title")), Now: h.now(), Error: msg, Home: homeFor(cur.Role)}
+	if next := safeNext(c.QueryParam("next")); next != "" && !strings.HasPrefix(next, "/recover") {
+		p.Home = next // "start fresh" goes where the user was going
+	}
 	for _, o := range offers {
 		v := views.RecoveryOffer{
 			SID: o.SID, ShortSID: shortSID(o.SID), Why: endedText(ctx, h.sessions.EndedNotice(o.Tombstone())),

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ppfiber/sessionconsole/sessionsvc/analysis"
 )
 
 // TestBrowserWorkspace drives the analyst workspace in Chromium on both
@@ -30,8 +32,22 @@ func TestBrowserWorkspace(t *testing.T) {
 		if err := os.WriteFile(csv, []byte("comentario;rating;ciudad\nAnda re bien;5;Luque\nSe corta a cada rato;1;Limpio\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		demo := filepath.Join(t.TempDir(), "comentarios demo.csv")
+		if err := os.WriteFile(demo, analysis.DemoCSV, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The demo file goes up through the form, whose progress bar follows
+		// the upload; the page then reloads, so the listener keeps the
+		// highest value it showed in sessionStorage.
+		if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.addEventListener("htmx:xhr:progress", () => {
+				const bar = document.querySelector('[data-testid="upload-progress"]');
+				if (bar && !bar.hidden) sessionStorage.setItem("maxProgress", String(Math.max(bar.value, Number(sessionStorage.getItem("maxProgress") || 0))));
+			}); true`)); err != nil {
+			t.Fatal(err)
+		}
 		err := chromedp.Do(tab,
-			chromedp.Click(chromedp.CSS(`[data-testid="load-demo"]`)),
+			chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="upload-file"]`), []string{demo}),
+			chromedp.Click(chromedp.CSS(`[data-testid="upload-submit"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid="dataset-row"]`)),
 			// Open the preferences section: recorded in ui_state.
 			chromedp.Click(chromedp.CSS(`#ws-preferences > summary`)),
@@ -41,10 +57,13 @@ func TestBrowserWorkspace(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid="dataset-row"]:nth-child(2)`)),
 		)
 		if err != nil {
-			t.Fatalf("demo data and upload: %v", err)
+			t.Fatalf("demo file and upload: %v", err)
+		}
+		if p, err := chromedp.Run(tab, chromedp.Evaluate[string](`sessionStorage.getItem("maxProgress") || ""`)); err != nil || p != "100" {
+			t.Errorf("the upload's progress bar reached %q (%v), want 100", p, err)
 		}
 		names, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="dataset-name"]')].map(e => e.textContent)`))
-		if err != nil || len(names) != 2 || names[1] != "encuesta julio.csv" {
+		if err != nil || len(names) != 2 || names[0] != "comentarios demo.csv" || names[1] != "encuesta julio.csv" {
 			t.Fatalf("datasets after upload: %q %v", names, err)
 		}
 
@@ -82,7 +101,7 @@ func TestBrowserWorkspace(t *testing.T) {
 			t.Errorf("second tab lists %d datasets (%v), want 2", rows, err)
 		}
 		hist, err := chromedp.Run(tab2, chromedp.Evaluate[string](`document.querySelector('[data-testid="history-table"]').textContent`))
-		if got := hist; err != nil || !strings.Contains(got, "comentarios-demo.csv") {
+		if got := hist; err != nil || !strings.Contains(got, "comentarios demo.csv") {
 			t.Errorf("second tab history %q", got)
 		}
 
@@ -103,5 +122,59 @@ func TestBrowserWorkspace(t *testing.T) {
 		}
 		shoot(t, tab2, shots, name("workspace-results-es"))
 		checkA11y(t, tab2, "workspace with results in Spanish")
+		done := textOf(t, tab2, `[data-testid="analysis-done"]`)
+
+		// A reload keeps everything; then an admin ends the session, the
+		// analyst's next click lands on the login page with the reason, and
+		// after signing in they resume it: the same datasets and results.
+		err = chromedp.Do(tab2, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="results"]`)))
+		if err != nil {
+			t.Fatalf("reload: %v", err)
+		}
+		recs := sessionsOf(t, a, "ana")
+		if len(recs) != 1 {
+			t.Fatalf("ana has %d sessions, want 1", len(recs))
+		}
+		if err := a.Svc.Terminate(t.Context(), recs[0].SID, "adam", "Mantenimiento del servidor"); err != nil {
+			t.Fatal(err)
+		}
+		err = chromedp.Do(tab2,
+			chromedp.Navigate(a.URL+"/workspace"),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-notice"]`)),
+		)
+		if err != nil {
+			t.Fatalf("after termination: %v", err)
+		}
+		if got := textOf(t, tab2, `[data-testid="login-notice"]`); !strings.Contains(got, "Mantenimiento del servidor") {
+			t.Errorf("login notice %q, want the admin's reason", got)
+		}
+		err = chromedp.Do(tab2,
+			chromedp.SendKeys(chromedp.ID("username"), "ana"),
+			chromedp.SendKeys(chromedp.ID("password"), "ana-pw"),
+			chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="recovery-offer"]`)),
+		)
+		if err != nil {
+			t.Fatalf("sign in again: %v", err)
+		}
+		offered, err := chromedp.Run(tab2, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="recovery-dataset-name"]')].map(e => e.textContent)`))
+		if err != nil || len(offered) != 2 {
+			t.Errorf("the resume page offers datasets %q (%v), want both", offered, err)
+		}
+		shoot(t, tab2, shots, name("resume-es"))
+		checkA11y(t, tab2, "resume page in Spanish")
+		err = chromedp.Do(tab2,
+			chromedp.Click(chromedp.CSS(`[data-testid="resume"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="results"]`)),
+		)
+		if err != nil {
+			t.Fatalf("resume: %v", err)
+		}
+		if got := textOf(t, tab2, `[data-testid="analysis-done"]`); got != done {
+			t.Errorf("after resuming the results say %q, want %q as before", got, done)
+		}
+		if n := len(sessionsOf(t, a, "ana")); n != 1 {
+			t.Errorf("ana has %d sessions after resuming, want 1", n)
+		}
 	})
 }
