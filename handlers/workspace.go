@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
+	"github.com/ppfiber/sessionconsole/sessionsvc/analysis"
 )
 
 // Workspace is what the analysts' pages need from the session service.
@@ -16,6 +17,8 @@ type Workspace interface {
 	StartAnalysis(ctx context.Context, datasetID string) (sessionsvc.AnalysisRun, error)
 	CurrentAnalysisProgress(ctx context.Context) (sessionsvc.AnalysisRun, int, bool, error)
 	AnalysisResult(ctx context.Context, id string) (sessionsvc.AnalysisRun, io.ReadCloser, error)
+	AnalysisFull(ctx context.Context, id string) (sessionsvc.AnalysisRun, *analysis.Result, error)
+	AnalysisRows(ctx context.Context, id string, page, size int) ([]analysis.Row, int, error)
 	SetWorkspacePrefs(ctx context.Context, pageSize int, columns []string) error
 	ToggleWorkspaceSection(ctx context.Context, section string, open bool) error
 	CheckCSRFToken(ctx context.Context, tok string) bool

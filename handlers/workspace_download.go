@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -15,36 +14,40 @@ import (
 )
 
 // workspaceDownload sends a finished analysis' full results as CSV (one row
-// per comment, for a spreadsheet) or JSON (everything), as an attachment.
+// per comment, for a spreadsheet) or JSON (the result file as it is), as an
+// attachment.
 func (h *Handler) workspaceDownload(c echo.Context) error {
 	ctx := c.Request().Context()
-	fail := func(status int, msg string) error {
-		return h.renderError(c, status, views.StatusTitle(ctx, status), msg)
-	}
 	format := c.QueryParam("format")
 	if format != "csv" && format != "json" {
-		return fail(http.StatusBadRequest, i18n.T(ctx, "workspace.download.bad_format"))
+		return h.renderError(c, http.StatusBadRequest, views.StatusTitle(ctx, http.StatusBadRequest), i18n.T(ctx, "workspace.download.bad_format"))
 	}
-	run, f, err := h.ws.AnalysisResult(ctx, c.Param("id"))
+	var (
+		run  sessionsvc.AnalysisRun
+		file io.ReadCloser
+		res  *analysis.Result
+		err  error
+	)
+	if format == "json" {
+		run, file, err = h.ws.AnalysisResult(ctx, c.Param("id"))
+	} else {
+		run, res, err = h.ws.AnalysisFull(ctx, c.Param("id"))
+	}
 	switch {
 	case errors.Is(err, sessionsvc.ErrNoAnalysis):
-		return fail(http.StatusNotFound, i18n.T(ctx, "workspace.download.no_analysis"))
+		return h.renderError(c, http.StatusNotFound, views.StatusTitle(ctx, http.StatusNotFound), i18n.T(ctx, "workspace.download.no_analysis"))
 	case errors.Is(err, sessionsvc.ErrNotFinished):
-		return fail(http.StatusConflict, i18n.T(ctx, "workspace.download.not_finished"))
+		return h.renderError(c, http.StatusConflict, views.StatusTitle(ctx, http.StatusConflict), i18n.T(ctx, "workspace.download.not_finished"))
 	case err != nil:
 		return err
 	}
-	defer f.Close()
 	w := c.Response()
 	w.Header().Set("Content-Disposition", `attachment; filename="analisis-`+run.ID+`.`+format+`"`)
-	if format == "json" {
+	if file != nil {
+		defer file.Close()
 		w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSONCharsetUTF8)
 		w.WriteHeader(http.StatusOK)
-		_, err := io.Copy(w, f)
-		return err
-	}
-	var res analysis.Result
-	if err := json.NewDecoder(f).Decode(&res); err != nil {
+		_, err := io.Copy(w, file)
 		return err
 	}
 	w.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
@@ -53,5 +56,5 @@ func (h *Handler) workspaceDownload(c echo.Context) error {
 	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
 		return err
 	}
-	return analysis.WriteCSV(w, &res)
+	return analysis.WriteCSV(w, res)
 }

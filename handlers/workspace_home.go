@@ -2,15 +2,12 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ppfiber/sessionconsole/sessionsvc"
-	"github.com/ppfiber/sessionconsole/sessionsvc/analysis"
 	"github.com/ppfiber/sessionconsole/views"
 	"github.com/ppfiber/sessionconsole/views/i18n"
 )
@@ -61,7 +58,7 @@ func (h *Handler) workspaceProps(c echo.Context) (views.WorkspaceProps, error) {
 	if v.Run != nil && v.Run.Status == sessionsvc.StatusDone && v.Results != nil {
 		page, _ := strconv.Atoi(c.QueryParam("page"))
 		page = max(page, 1)
-		rows, total, err := h.resultRows(c, v.Run.ID, page, v.Prefs.PageSize)
+		rows, total, err := h.ws.AnalysisRows(ctx, v.Run.ID, page, v.Prefs.PageSize)
 		if err != nil {
 			return p, err
 		}
@@ -104,33 +101,7 @@ var runReasonText = map[string]string{
 	sessionsvc.ReasonStoppedBefore:     "workspace.run_error.stopped_before",
 }
 
-// resultRows reads one page of a finished analysis' comments from its result
-// file.
-func (h *Handler) resultRows(c echo.Context, id string, page, size int) ([]analysis.Row, int, error) {
-	_, f, err := h.ws.AnalysisResult(c.Request().Context(), id)
-	if errors.Is(err, sessionsvc.ErrNoAnalysis) || errors.Is(err, sessionsvc.ErrNotFinished) {
-		return nil, 0, nil
-	} else if err != nil {
-		return nil, 0, err
-	}
-	defer f.Close()
-	var res analysis.Result
-	if err := json.NewDecoder(f).Decode(&res); err != nil {
-		return nil, 0, nil // a damaged file shows no rows, not an error page
-	}
-	from := (page - 1) * size
-	if from >= len(res.Rows) {
-		return nil, len(res.Rows), nil
-	}
-	return res.Rows[from:min(from+size, len(res.Rows))], len(res.Rows), nil
-}
-
-func (h *Handler) maxUploadMB() int {
-	if cfg, ok := h.sessions.(interface{ Config() sessionsvc.Config }); ok {
-		return cfg.Config().Storage.MaxUploadMB
-	}
-	return 20
-}
+func (h *Handler) maxUploadMB() int { return h.config().Storage.MaxUploadMB }
 
 // workspaceNotice is the result of an action that redirected here, fixed
 // text keyed by the query, never words from it.

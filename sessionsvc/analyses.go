@@ -72,6 +72,14 @@ type AnalysisRun struct {
 	Instance string `json:"instance"`
 }
 
+// finalProgress is the percent a finished run shows: 100 when done, else 0.
+func finalProgress(status string) int {
+	if status == StatusDone {
+		return 100
+	}
+	return 0
+}
+
 // Active reports whether the run is queued or running.
 func (r AnalysisRun) Active() bool { return r.Status == StatusQueued || r.Status == StatusRunning }
 
@@ -331,7 +339,7 @@ func (s *Service) finishRun(ctx context.Context, run AnalysisRun, user string, r
 		log.Info("analysis: not recorded", slog.String("error", err.Error()))
 		return
 	}
-	s.SetProcessing(ctx, run.SID, run.Status, map[bool]int{true: 100}[run.Status == StatusDone])
+	s.SetProcessing(ctx, run.SID, run.Status, finalProgress(run.Status))
 	if run.Status == StatusDone {
 		s.Record(run.SID, user, store.EventAnalysisRun, map[string]string{"comments": strconv.Itoa(run.Comments), "analysis": run.ID})
 	}
@@ -406,7 +414,7 @@ func (s *Service) runProgress(ctx context.Context, cur Current, run AnalysisRun)
 		return AnalysisRun{}, 0, false, nil
 	}
 	if !run.Active() {
-		return run, map[bool]int{true: 100}[run.Status == StatusDone], true, nil
+		return run, finalProgress(run.Status), true, nil
 	}
 	rec, err := s.Get(ctx, cur.SID)
 	if err != nil {
@@ -442,7 +450,7 @@ func (s *Service) markLost(ctx context.Context, cur Current, run AnalysisRun) (A
 	if err != nil && !errors.Is(err, errUnchanged) {
 		return AnalysisRun{}, 0, false, err
 	}
-	return now, map[bool]int{true: 100}[now.Status == StatusDone], true, nil
+	return now, finalProgress(now.Status), true, nil
 }
 
 // AnalysisHistory lists the signed-in session's finished runs, newest first.
@@ -466,7 +474,7 @@ func (s *Service) AnalysisResult(ctx context.Context, id string) (AnalysisRun, i
 	if !ok {
 		return AnalysisRun{}, nil, ErrNoSession
 	}
-	if !validDatasetID(id) {
+	if !validRunID(id) {
 		return AnalysisRun{}, nil, ErrNoAnalysis
 	}
 	run, found := AnalysisRun{}, false
@@ -505,6 +513,41 @@ func (s *Service) AnalysisResult(ctx context.Context, id string) (AnalysisRun, i
 		return run, nil, err
 	}
 	return run, f, nil
+}
+
+// AnalysisFull reads the whole result of one of the signed-in session's
+// finished runs, rows included.
+func (s *Service) AnalysisFull(ctx context.Context, id string) (AnalysisRun, *analysis.Result, error) {
+	run, f, err := s.AnalysisResult(ctx, id)
+	if err != nil {
+		return run, nil, err
+	}
+	defer f.Close()
+	var res analysis.Result
+	if err := json.NewDecoder(f).Decode(&res); err != nil {
+		return run, nil, fmt.Errorf("sessionsvc: analysis %s: %w: %v", id, errDamagedResult, err)
+	}
+	return run, &res, nil
+}
+
+var errDamagedResult = errors.New("damaged result file")
+
+// AnalysisRows returns one page (1-based) of a finished run's comments and
+// how many there are. A run without results, or whose result file is
+// damaged, has none: the page shows no rows rather than an error.
+func (s *Service) AnalysisRows(ctx context.Context, id string, page, size int) ([]analysis.Row, int, error) {
+	_, res, err := s.AnalysisFull(ctx, id)
+	switch {
+	case errors.Is(err, ErrNoAnalysis), errors.Is(err, ErrNotFinished), errors.Is(err, errDamagedResult):
+		return nil, 0, nil
+	case err != nil:
+		return nil, 0, err
+	}
+	from := (max(page, 1) - 1) * size
+	if size <= 0 || from >= len(res.Rows) {
+		return nil, len(res.Rows), nil
+	}
+	return res.Rows[from:min(from+size, len(res.Rows))], len(res.Rows), nil
 }
 
 // markInterrupted records a queued job that never ran, at shutdown.

@@ -3,7 +3,6 @@ package sessionsvc
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -340,18 +339,8 @@ func (s *Service) stateValue(ctx context.Context, sid, cat, key string) json.Raw
 	return v
 }
 
-// validDatasetID reports whether id could be one Upload made (randomID(9)).
-func validDatasetID(id string) bool {
+// validRunID reports whether id could be one StartAnalysis made
+// (randomID(9)), before it names a file.
+func validRunID(id string) bool {
 	return len(id) == 12 && path.Base(id) == id && strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == ""
-}
-
-// CheckCSRFToken verifies a synchronizer token the caller read itself: the
-// first part of a streamed multipart upload, whose body must not be parsed
-// whole to find the token.
-func (s *Service) CheckCSRFToken(ctx context.Context, tok string) bool {
-	if !s.cfg.Security.CSRFProtection {
-		return true
-	}
-	cur, ok := s.Current(ctx)
-	return ok && tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(cur.CSRFToken)) == 1
 }
