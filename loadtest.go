@@ -25,7 +25,7 @@ import (
 )
 
 // The load tool of issue 7: simulated analysts drive the server over HTTP,
-// as browsers do (a cookie jar, keep-alive, a fixed User-Agent and
+// as browsers do (cookies, keep-alive, a fixed User-Agent and
 // Accept-Language, the page's CSRF token), and the tool prints throughput,
 // latency, errors, the Redis commands and round trips per request and the
 // server's memory. With -baseline it runs the same clients and mix against a
@@ -364,7 +364,10 @@ func (lt *loadtest) drive(ctx context.Context, label string, tgt ltTarget, accou
 	if err != nil {
 		return nil, fmt.Errorf("loadtest: %s: sign in: %w", label, err)
 	}
-	vus := newVUs(sessions, o.users)
+	vus, err := newVUs(tgt.baseURL(), sessions, o.users)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: %s: %w", label, err)
+	}
 	defer closeVUs(vus)
 	if o.warmup > 0 {
 		runLoad(ctx, tgt, vus, o.mix, o.warmup, lt.stderr, label+" warm-up")

@@ -153,6 +153,8 @@ func startBaseline(ctx context.Context, cfg sessionsvc.Config, label bool) (*ltB
 // calls read it, writes put a value and render it.
 type baselineTarget struct{ base string }
 
+func (t *baselineTarget) baseURL() string { return t.base }
+
 func (t *baselineTarget) describe(k ltKind) string {
 	if k == ltWrite {
 		return "POST /page"
@@ -160,44 +162,37 @@ func (t *baselineTarget) describe(k ltKind) string {
 	return "GET /page"
 }
 
-func (t *baselineTarget) request(ctx context.Context, _ *ltSession, k ltKind, seq uint64) (*http.Request, error) {
+func (t *baselineTarget) request(_ *ltSession, k ltKind, seq uint64) ltRequest {
 	if k == ltWrite {
-		open := "true"
-		if seq%2 == 1 {
-			open = "false"
-		}
-		return ltPost(ctx, t.base+"/page", url.Values{"section": {"history"}, "open": {open}})
+		return ltRequest{method: http.MethodPost, path: "/page", form: baselineWriteForm[seq%2]}
 	}
-	return ltGet(ctx, t.base+"/page", "")
+	return ltGet("/page", "")
 }
+
+// baselineWriteForm is a write's body, open=true and open=false, as
+// url.Values{"section": {"history"}, "open": {open}}.Encode() makes it.
+var baselineWriteForm = [2]string{"open=true&section=history", "open=false&section=history"}
 
 func (t *baselineTarget) probes() []ltProbe {
 	return []ltProbe{
-		{name: "GET /page", build: func(ctx context.Context, s *ltSession, seq uint64) (*http.Request, error) {
-			return t.request(ctx, s, ltView, seq)
+		{name: "GET /page", build: func(s *ltSession, seq uint64) ltRequest {
+			return t.request(s, ltView, seq)
 		}},
-		{name: "POST /page", build: func(ctx context.Context, s *ltSession, seq uint64) (*http.Request, error) {
-			return t.request(ctx, s, ltWrite, seq)
+		{name: "POST /page", build: func(s *ltSession, seq uint64) ltRequest {
+			return t.request(s, ltWrite, seq)
 		}},
 	}
 }
 
 func (t *baselineTarget) signIn(ctx context.Context, s *ltSession) error {
-	r, err := ltGet(ctx, t.base+"/login", "")
-	if err != nil {
-		return err
-	}
-	res, err := roundTrip(s.client, r, false)
+	res, err := roundTrip(ctx, s.conn, s, ltGet("/login", ""), false)
 	if err != nil {
 		return err
 	}
 	if res.status != http.StatusOK {
 		return fmt.Errorf("baseline GET /login = %d", res.status)
 	}
-	if r, err = ltPost(ctx, t.base+"/login", url.Values{"username": {s.acct.user}}); err != nil {
-		return err
-	}
-	if res, err = roundTrip(s.client, r, false); err != nil {
+	if res, err = roundTrip(ctx, s.conn, s, ltPost("/login", url.Values{"username": {s.acct.user}}), false); err != nil {
 		return err
 	}
 	if res.status != http.StatusSeeOther || res.location != "/page" {
@@ -207,10 +202,6 @@ func (t *baselineTarget) signIn(ctx context.Context, s *ltSession) error {
 }
 
 func (t *baselineTarget) signOut(ctx context.Context, s *ltSession) error {
-	r, err := ltPost(ctx, t.base+"/logout", nil)
-	if err != nil {
-		return err
-	}
-	_, err = roundTrip(s.client, r, false)
+	_, err := roundTrip(ctx, s.conn, s, ltPost("/logout", nil), false)
 	return err
 }

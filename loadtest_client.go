@@ -7,9 +7,7 @@ import (
 	"html"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"runtime/pprof"
@@ -19,11 +17,12 @@ import (
 	"time"
 )
 
-// The simulated browsers. Each analyst is a plain net/http client with its
-// own cookie jar and keep-alive connection, a fixed User-Agent and
-// Accept-Language (the session is bound to a fingerprint of the two), that
-// signs in once and then loops over the request mix as fast as the server
-// answers (a closed loop: one request in flight per user).
+// The simulated browsers. Each analyst is a light HTTP/1.1 client
+// (loadtest_http.go) with its session's cookies and its own keep-alive
+// connection, a fixed User-Agent and Accept-Language (the session is bound to
+// a fingerprint of the two), that signs in once and then loops over the
+// request mix as fast as the server answers (a closed loop: one request in
+// flight per user).
 
 const (
 	ltUserAgent      = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 sessionconsole-loadtest"
@@ -74,14 +73,15 @@ func (m ltMix) describe(page string) string {
 // ltAccount is who a session signs in as.
 type ltAccount struct{ user, password string }
 
-// ltSession is one signed-in browser session: its cookie jar and the CSRF
+// ltSession is one signed-in browser session: its cookies and the CSRF
 // token its pages carry. Several users may share one (-url with more users
 // than -sessions).
 type ltSession struct {
-	acct   ltAccount
-	jar    http.CookieJar
-	client *http.Client // for signing in and out
-	csrf   string
+	acct      ltAccount
+	cookies   ltCookies
+	conn      *ltConn // for signing in and out
+	csrf      string
+	writeForm [2]string // ours: the state update's body, open=true and open=false
 }
 
 // ltTarget is a server under test: how to sign in and out, and the request
@@ -89,8 +89,9 @@ type ltSession struct {
 type ltTarget interface {
 	signIn(ctx context.Context, s *ltSession) error
 	signOut(ctx context.Context, s *ltSession) error
-	request(ctx context.Context, s *ltSession, k ltKind, seq uint64) (*http.Request, error)
+	request(s *ltSession, k ltKind, seq uint64) ltRequest
 	describe(k ltKind) string
+	baseURL() string
 	// probes are the requests whose Redis cost is measured one type at a time.
 	probes() []ltProbe
 }
@@ -98,77 +99,12 @@ type ltTarget interface {
 // ltProbe is one request type measured alone.
 type ltProbe struct {
 	name  string
-	build func(ctx context.Context, s *ltSession, seq uint64) (*http.Request, error)
+	build func(s *ltSession, seq uint64) ltRequest
 }
 
-// newLTClient is a browser-like client: keep-alive, no proxy, no redirects
-// followed (a redirect is an answer in its own right), a cookie jar.
-func newLTClient(jar http.CookieJar) *http.Client {
-	tr := &http.Transport{
-		Proxy:               nil, // loopback only, never through a proxy
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        4,
-		MaxIdleConnsPerHost: 4,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	return &http.Client{
-		Jar: jar, Transport: tr, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-// browserHeaders sets what every request of the simulated browser carries.
-func browserHeaders(r *http.Request) {
-	r.Header.Set("User-Agent", ltUserAgent)
-	r.Header.Set("Accept-Language", ltAcceptLanguage)
-	if r.Header.Get("Accept") == "" {
-		r.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-	}
-}
-
-func ltGet(ctx context.Context, u, accept string) (*http.Request, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	if accept != "" {
-		r.Header.Set("Accept", accept)
-	}
-	return r, nil
-}
-
-func ltPost(ctx context.Context, u string, form url.Values) (*http.Request, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return r, nil
-}
-
-// ltResponse is a response read to the end.
-type ltResponse struct {
-	status   int
-	location string
-	body     []byte
-}
-
-// roundTrip sends r as the browser and reads the whole answer (keepBody: into
-// memory, else discarded), so the connection is reused.
-func roundTrip(c *http.Client, r *http.Request, keepBody bool) (ltResponse, error) {
-	browserHeaders(r)
-	res, err := c.Do(r)
-	if err != nil {
-		return ltResponse{}, err
-	}
-	defer res.Body.Close()
-	out := ltResponse{status: res.StatusCode, location: res.Header.Get("Location")}
-	if keepBody {
-		out.body, err = io.ReadAll(io.LimitReader(res.Body, 4<<20))
-	} else {
-		_, err = io.Copy(io.Discard, res.Body)
-	}
-	return out, err
+// roundTrip sends r as the browser on c and reads the whole answer.
+func roundTrip(ctx context.Context, c *ltConn, s *ltSession, r ltRequest, keepBody bool) (ltResponse, error) {
+	return c.do(ctx, s, &r, keepBody)
 }
 
 // ltOK says whether a status is a success: 2xx for GET (a redirect there
@@ -192,6 +128,8 @@ var (
 	metaCSRFRe   = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)"`)
 )
 
+func (t *oursTarget) baseURL() string { return t.base }
+
 func (t *oursTarget) describe(k ltKind) string {
 	switch k {
 	case ltView:
@@ -210,38 +148,37 @@ func acceptFor(path string) string {
 	return ""
 }
 
-func (t *oursTarget) request(ctx context.Context, s *ltSession, k ltKind, seq uint64) (*http.Request, error) {
+func (t *oursTarget) request(s *ltSession, k ltKind, seq uint64) ltRequest {
 	switch k {
 	case ltView:
-		return ltGet(ctx, t.base+t.page, acceptFor(t.page))
+		return ltGet(t.page, acceptFor(t.page))
 	case ltAPI:
-		return ltGet(ctx, t.base+"/api/v1/session", "application/json")
+		return ltGet("/api/v1/session", "application/json")
 	default:
 		// What htmx sends when the history section is toggled: the form
-		// field and the session's token; HX-Request makes the answer a 204
-		// instead of a redirect to the page.
-		open := "true"
-		if seq%2 == 1 {
-			open = "false"
-		}
-		r, err := ltPost(ctx, t.base+"/workspace/sections", url.Values{"section": {"history"}, "open": {open}, "csrf_token": {s.csrf}})
-		if err == nil {
-			r.Header.Set("HX-Request", "true")
-		}
-		return r, err
+		// field and the session's token (the body made at sign-in);
+		// HX-Request makes the answer a 204 instead of a redirect to the
+		// page.
+		return ltRequest{method: http.MethodPost, path: "/workspace/sections", hx: true, form: s.writeForm[seq%2]}
 	}
+}
+
+// oursWriteForm is the state update's body: what url.Values{"section":
+// {"history"}, "open": {open}, "csrf_token": {csrf}}.Encode() makes.
+func oursWriteForm(csrf, open string) string {
+	return url.Values{"section": {"history"}, "open": {open}, "csrf_token": {csrf}}.Encode()
 }
 
 func (t *oursTarget) probes() []ltProbe {
 	var ps []ltProbe
 	for k := range ltKinds {
-		ps = append(ps, ltProbe{name: t.describe(k), build: func(ctx context.Context, s *ltSession, seq uint64) (*http.Request, error) {
-			return t.request(ctx, s, k, seq)
+		ps = append(ps, ltProbe{name: t.describe(k), build: func(s *ltSession, seq uint64) ltRequest {
+			return t.request(s, k, seq)
 		}})
 	}
 	if t.page != "/api/session" {
-		ps = append(ps, ltProbe{name: "GET /api/session", build: func(ctx context.Context, _ *ltSession, _ uint64) (*http.Request, error) {
-			return ltGet(ctx, t.base+"/api/session", "application/json")
+		ps = append(ps, ltProbe{name: "GET /api/session", build: func(*ltSession, uint64) ltRequest {
+			return ltGet("/api/session", "application/json")
 		}})
 	}
 	return ps
@@ -250,11 +187,7 @@ func (t *oursTarget) probes() []ltProbe {
 // signIn is the browser's sign-in: the form (for its signed token), the
 // POST, then the workspace page for the session's CSRF token.
 func (t *oursTarget) signIn(ctx context.Context, s *ltSession) error {
-	r, err := ltGet(ctx, t.base+"/login", "")
-	if err != nil {
-		return err
-	}
-	res, err := roundTrip(s.client, r, true)
+	res, err := roundTrip(ctx, s.conn, s, ltGet("/login", ""), true)
 	if err != nil {
 		return err
 	}
@@ -263,19 +196,13 @@ func (t *oursTarget) signIn(ctx context.Context, s *ltSession) error {
 		return fmt.Errorf("GET /login = %d, without a sign-in form", res.status)
 	}
 	form := url.Values{"csrf_token": {html.UnescapeString(string(m[1]))}, "username": {s.acct.user}, "password": {s.acct.password}}
-	if r, err = ltPost(ctx, t.base+"/login", form); err != nil {
-		return err
-	}
-	if res, err = roundTrip(s.client, r, false); err != nil {
+	if res, err = roundTrip(ctx, s.conn, s, ltPost("/login", form), false); err != nil {
 		return err
 	}
 	if res.status != http.StatusSeeOther || strings.HasPrefix(res.location, "/login") {
 		return fmt.Errorf("POST /login as %q = %d (wrong password, throttled, or two-factor: the load test cannot sign in)", s.acct.user, res.status)
 	}
-	if r, err = ltGet(ctx, t.base+"/workspace", ""); err != nil {
-		return err
-	}
-	if res, err = roundTrip(s.client, r, true); err != nil {
+	if res, err = roundTrip(ctx, s.conn, s, ltGet("/workspace", ""), true); err != nil {
 		return err
 	}
 	if res.status != http.StatusOK {
@@ -284,15 +211,12 @@ func (t *oursTarget) signIn(ctx context.Context, s *ltSession) error {
 	if m = metaCSRFRe.FindSubmatch(res.body); m != nil {
 		s.csrf = html.UnescapeString(string(m[1]))
 	}
+	s.writeForm = [2]string{oursWriteForm(s.csrf, "true"), oursWriteForm(s.csrf, "false")}
 	return nil
 }
 
 func (t *oursTarget) signOut(ctx context.Context, s *ltSession) error {
-	r, err := ltPost(ctx, t.base+"/logout", url.Values{"csrf_token": {s.csrf}})
-	if err != nil {
-		return err
-	}
-	res, err := roundTrip(s.client, r, false)
+	res, err := roundTrip(ctx, s.conn, s, ltPost("/logout", url.Values{"csrf_token": {s.csrf}}), false)
 	if err == nil && !ltOK(http.MethodPost, res.status) {
 		err = fmt.Errorf("POST /logout = %d", res.status)
 	}
@@ -307,11 +231,11 @@ func signInAll(ctx context.Context, tgt ltTarget, accounts []ltAccount) ([]*ltSe
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i, a := range accounts {
-		jar, err := cookiejar.New(nil)
+		conn, err := newLTConn(tgt.baseURL())
 		if err != nil {
 			return nil, err
 		}
-		s := &ltSession{acct: a, jar: jar, client: newLTClient(jar)}
+		s := &ltSession{acct: a, conn: conn}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -342,7 +266,7 @@ func signOutAll(ctx context.Context, tgt ltTarget, sessions []*ltSession) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			_ = tgt.signOut(ctx, s)
-			s.client.CloseIdleConnections()
+			s.conn.shutdown()
 		})
 	}
 	wg.Wait()
@@ -350,42 +274,40 @@ func signOutAll(ctx context.Context, tgt ltTarget, sessions []*ltSession) {
 
 // ltVU is one simulated user: a session and its own connection.
 type ltVU struct {
-	sess   *ltSession
-	client *http.Client
-	rng    *rand.Rand
-	seq    uint64
+	sess *ltSession
+	conn *ltConn
+	rng  *rand.Rand
+	seq  uint64
 }
 
-func newVUs(sessions []*ltSession, users int) []*ltVU {
+func newVUs(base string, sessions []*ltSession, users int) ([]*ltVU, error) {
 	seed := rand.Uint64()
 	vus := make([]*ltVU, users)
 	for i := range vus {
-		s := sessions[i%len(sessions)]
-		vus[i] = &ltVU{sess: s, client: newLTClient(s.jar), rng: rand.New(rand.NewPCG(seed, uint64(i)))}
+		conn, err := newLTConn(base)
+		if err != nil {
+			return nil, err
+		}
+		vus[i] = &ltVU{sess: sessions[i%len(sessions)], conn: conn, rng: rand.New(rand.NewPCG(seed, uint64(i)))}
 	}
-	return vus
+	return vus, nil
 }
 
 func closeVUs(vus []*ltVU) {
 	for _, vu := range vus {
-		vu.client.CloseIdleConnections()
+		vu.conn.shutdown()
 	}
 }
 
 // do sends one request and reads its answer; ok says whether it succeeded,
 // note why not.
-func (vu *ltVU) do(ctx context.Context, build func(ctx context.Context, s *ltSession, seq uint64) (*http.Request, error)) (ok bool, note string, err error) {
-	vu.seq++
-	r, err := build(ctx, vu.sess, vu.seq)
+func (vu *ltVU) do(ctx context.Context, r ltRequest) (ok bool, note string, err error) {
+	res, err := vu.conn.do(ctx, vu.sess, &r, false)
 	if err != nil {
-		return false, "", err
+		return false, r.String() + ": " + err.Error(), err
 	}
-	res, err := roundTrip(vu.client, r, false)
-	if err != nil {
-		return false, r.Method + " " + r.URL.Path + ": " + err.Error(), err
-	}
-	if !ltOK(r.Method, res.status) {
-		note = fmt.Sprintf("%s %s = %d", r.Method, r.URL.Path, res.status)
+	if !ltOK(r.method, res.status) {
+		note = fmt.Sprintf("%s %s = %d", r.method, r.path, res.status)
 		if res.location != "" {
 			note += " to " + res.location
 		}
@@ -452,9 +374,8 @@ func runLoad(ctx context.Context, tgt ltTarget, vus []*ltVU, mix ltMix, d time.D
 				for ctx.Err() == nil && time.Now().Before(deadline) {
 					k := mix.pick(vu.rng)
 					t0 := time.Now()
-					ok, note, err := vu.do(ctx, func(ctx context.Context, s *ltSession, seq uint64) (*http.Request, error) {
-						return tgt.request(ctx, s, k, seq)
-					})
+					vu.seq++
+					ok, note, err := vu.do(ctx, tgt.request(vu.sess, k, vu.seq))
 					lat := time.Since(t0)
 					if err != nil && ctx.Err() != nil {
 						return // cut short by Ctrl-C: no answer to count
@@ -528,7 +449,8 @@ func measureKinds(ctx context.Context, tgt ltTarget, vu *ltVU, probe *redisProbe
 			if ctx.Err() != nil {
 				return out
 			}
-			ok, _, _ := vu.do(ctx, p.build)
+			vu.seq++
+			ok, _, _ := vu.do(ctx, p.build(vu.sess, vu.seq))
 			c.n++
 			if !ok {
 				c.errors++
