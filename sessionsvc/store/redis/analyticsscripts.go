@@ -8,12 +8,12 @@ package redis
 //
 // Counts the start in the day and hour buckets, adds user to the day's
 // HyperLogLog and raises each bucket's peak to the live sessions at now (the
-// deadline index after now, which includes the session just created). The
-// count and the raise run in one script, so of 50 concurrent starts the last
-// one sees all 50 and none can lower what another wrote.
+// per-role deadline indexes after now, which include the session just
+// created). The count and the raise run in one script, so of 50 concurrent
+// starts the last one sees all 50 and none can lower what another wrote.
 var scriptNoteStart = newScript(`
 local day, hour, user, now, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local live = redis.call('ZCOUNT', ix('dl'), '(' .. now, '+inf')
+local live = live_count('', now)
 local function note(k)
   redis.call('HINCRBY', k, 'created', 1)
   local peak = tonumber(redis.call('HGET', k, 'peak') or '0')

@@ -156,9 +156,14 @@ func BenchmarkMemoryPerSession(b *testing.B) {
 			return v
 		}
 		enc, _ := redigo.String(srv.Do("OBJECT", "ENCODING", s.prefix+"s:"+rec.SID))
-		b.Logf("%.0f bytes/session: record %d (%s), blob %d, global index %d per entry, role index %d per entry",
-			perSession, usage("s:"+rec.SID), enc, usage("b:"+rec.TokenHash),
-			usage("ix:act")/n, usage("ix:act:r:"+rec.Role)*int64(len(benchRoles))/n)
+		var roleIx int64
+		for _, kind := range []string{"act", "cre", "dl"} {
+			for _, role := range benchRoles {
+				roleIx += usage("ix:" + kind + ":r:" + role)
+			}
+		}
+		b.Logf("%.0f bytes/session: record %d (%s), blob %d, role indexes %d (three entries), user index %d (one entry of two)",
+			perSession, usage("s:"+rec.SID), enc, usage("b:"+rec.TokenHash), roleIx/n, usage("u:"+rec.User)/2)
 	}
 }
 

@@ -91,9 +91,10 @@ func (s *Store) Get(ctx context.Context, sid string, now time.Time) (store.Recor
 	return rec, true, nil
 }
 
-// List serves one page with one script: O(log N + page) from the chosen index,
-// skipping entries whose deadline has passed; with a User filter from the
-// user's small set; with an IP filter by walking the index.
+// List serves one page with one script: O(log N + page) from the chosen
+// index of each role (merged, when no role is asked for), skipping entries
+// whose deadline has passed; with a User filter from the user's small set;
+// with an IP filter by walking the indexes.
 func (s *Store) List(ctx context.Context, q store.Query, now time.Time) (store.Page, error) {
 	q, err := store.NormalizeQuery(q)
 	if err != nil {

@@ -26,8 +26,23 @@ for i, f in ipairs(F) do FI[f] = i end
 local function n2s(x) return string.format('%d', x) end
 local function rkey(sid) return P .. 's:' .. sid end
 local function bkey(th) return P .. 'b:' .. th end
-local function ix(kind) return P .. 'ix:' .. kind end
 local function rix(kind, role) return P .. 'ix:' .. kind .. ':r:' .. role end
+-- roles_of is {role}, or every role ever indexed when role is '': the live
+-- indexes are per role only, so every query without a role filter reads
+-- (and merges) each role's index.
+local function roles_of(role)
+  if role ~= '' then return {role} end
+  return redis.call('SMEMBERS', P .. 'roles')
+end
+-- live_count counts the sessions of role (every role if '') whose deadline
+-- is after now.
+local function live_count(role, now)
+  local n = 0
+  for _, r in ipairs(roles_of(role)) do
+    n = n + redis.call('ZCOUNT', rix('dl', r), '(' .. n2s(tonumber(now)), '+inf')
+  end
+  return n
+end
 local function ukey(user) return P .. 'u:' .. user end
 -- bytelt compares strings by bytes, as sorted sets order members; Lua's <
 -- follows the server's collation locale.
@@ -120,9 +135,6 @@ end
 
 -- index puts sid into every index it belongs to.
 local function index(sid, role, user, act, cre, dl)
-  redis.call('ZADD', ix('act'), act, sid)
-  redis.call('ZADD', ix('cre'), cre, sid)
-  redis.call('ZADD', ix('dl'), dl, sid)
   redis.call('ZADD', rix('act', role), act, sid)
   redis.call('ZADD', rix('cre', role), cre, sid)
   redis.call('ZADD', rix('dl', role), dl, sid)
@@ -131,11 +143,8 @@ local function index(sid, role, user, act, cre, dl)
 end
 
 -- forget removes a sid whose record is gone (its safety-net TTL fired before
--- cleanup ended it) from every index, for every role ever seen.
+-- cleanup ended it) from the indexes of every role ever seen.
 local function forget(sid)
-  redis.call('ZREM', ix('act'), sid)
-  redis.call('ZREM', ix('cre'), sid)
-  redis.call('ZREM', ix('dl'), sid)
   for _, role in ipairs(redis.call('SMEMBERS', P .. 'roles')) do
     redis.call('ZREM', rix('act', role), sid)
     redis.call('ZREM', rix('cre', role), sid)
@@ -288,8 +297,8 @@ local function zrem_all(key, members)
   end
 end
 
--- flush_ended removes the sessions that end_batch ended from the global,
--- role and user indexes and adds them to the ended index, scored by the
+-- flush_ended removes the sessions that end_batch ended from the role and
+-- user indexes and adds them to the ended index, scored by the
 -- time each is ready for cleanup, to their users' recovery points and to
 -- the ended lists: one call per key for the batch (a user with one session
 -- in it costs no table). It extends the TTL of each recovery-point index it
@@ -337,9 +346,6 @@ local function flush_ended(acc)
     end
     if rp and redis.call('PTTL', pk) < ttl then redis.call('PEXPIRE', pk, ttl) end
   end
-  zrem_all(ix('act'), sids)
-  zrem_all(ix('cre'), sids)
-  zrem_all(ix('dl'), sids)
   for role, rs in pairs(acc.roles) do
     zrem_all(rix('act', role), rs)
     zrem_all(rix('cre', role), rs)
@@ -447,8 +453,6 @@ if ARGV[8] == '1' then
   redis.call('HSET', rk, unpack(f))
   local role, user = cur[2], cur[3]
   local dl = n2s(deadline(exp, idle, life))
-  redis.call('ZADD', ix('act'), act, sid)
-  redis.call('ZADD', ix('dl'), dl, sid)
   redis.call('ZADD', rix('act', role), act, sid)
   redis.call('ZADD', rix('dl', role), dl, sid)
   redis.call('ZADD', ukey(user), act, sid)
@@ -528,8 +532,10 @@ return acc.n
 // With a user filter it returns {total, 0, rows...} with every matching row
 // (a user has few sessions) and Go sorts and pages them, so that ties break
 // by byte order whatever the server's locale. Otherwise it returns {total,
-// more, rows...} with at most limit rows of the page after the cursor. A row
-// is the record's values in recordFields order.
+// more, rows...} with at most limit rows of the page after the cursor,
+// merged from the index of each role (of the role filter, or of every role
+// ever indexed): O(roles * (log N + page)). A row is the record's values in
+// recordFields order.
 var scriptList = newScript(`
 local now = tonumber(ARGV[2])
 local sort, role, user, ip = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -557,109 +563,162 @@ if user ~= '' then
   return out
 end
 
-local idx, dlidx
-if role ~= '' then idx, dlidx = rix(sort, role), rix('dl', role)
-else idx, dlidx = ix(sort), ix('dl') end
+local roles = roles_of(role)
 local asc = sort == 'dl'
 
 local total = 0
 if ip == '' then
-  total = redis.call('ZCOUNT', dlidx, '(' .. n2s(now), '+inf')
+  total = live_count(role, now)
 else
-  -- IPs are not indexed: count by walking the live part of the deadline index.
-  local off = 0
-  while true do
-    local ms = redis.call('ZRANGE', dlidx, '(' .. n2s(now), '+inf', 'BYSCORE', 'LIMIT', off, 500)
-    for _, m in ipairs(ms) do
-      local r = redis.call('HMGET', rkey(m), 'lip', 'fip')
-      if r[1] and (r[1] == ip or r[2] == ip) then total = total + 1 end
+  -- IPs are not indexed: count by walking the live part of the deadline
+  -- indexes.
+  for _, rl in ipairs(roles) do
+    local off = 0
+    while true do
+      local ms = redis.call('ZRANGE', rix('dl', rl), '(' .. n2s(now), '+inf', 'BYSCORE', 'LIMIT', off, 500)
+      for _, m in ipairs(ms) do
+        local r = redis.call('HMGET', rkey(m), 'lip', 'fip')
+        if r[1] and (r[1] == ip or r[2] == ip) then total = total + 1 end
+      end
+      if #ms < 500 then break end
+      off = off + #ms
     end
-    if #ms < 500 then break end
-    off = off + #ms
   end
 end
 
--- start is the 0-based position (in list order) of the first candidate.
-local start = 0
-local skipTies = false
-if hasCursor then
-  local sc = redis.call('ZSCORE', idx, csid)
-  if sc and tonumber(sc) == cs then
-    if asc then start = redis.call('ZRANK', idx, csid) + 1
-    else start = redis.call('ZREVRANK', idx, csid) + 1 end
-  else
-    -- The cursor row moved or ended: start at its score and skip the ties
-    -- that sort at or before it.
-    if asc then start = redis.call('ZCOUNT', idx, '-inf', '(' .. n2s(cs))
-    else start = redis.call('ZCOUNT', idx, '(' .. n2s(cs), '+inf') end
-    skipTies = true
+-- One stream per role reads that role's index in list order from the
+-- cursor on, a batch at a time; the page merges them. pos is the 0-based
+-- position (in list order) of the next batch.
+local batch = limit + 1
+if batch < 64 then batch = 64 end
+local streams = {}
+for _, rl in ipairs(roles) do
+  local st = {idx = rix(sort, rl), dl = rix('dl', rl), pos = 0, skip = false, buf = {}, i = 1, done = false}
+  if hasCursor then
+    local sc = redis.call('ZSCORE', st.idx, csid)
+    if sc and tonumber(sc) == cs then
+      if asc then st.pos = redis.call('ZRANK', st.idx, csid) + 1
+      else st.pos = redis.call('ZREVRANK', st.idx, csid) + 1 end
+    else
+      -- The cursor row is not here (another role's, moved or ended): start
+      -- at its score and skip the ties that sort at or before it.
+      if asc then st.pos = redis.call('ZCOUNT', st.idx, '-inf', '(' .. n2s(cs))
+      else st.pos = redis.call('ZCOUNT', st.idx, '(' .. n2s(cs), '+inf') end
+      st.skip = true
+    end
+  end
+  if asc then
+    -- Entries at or before now are not live: begin after them.
+    local dead = redis.call('ZCOUNT', st.idx, '-inf', n2s(now))
+    if dead > st.pos then st.pos = dead; st.skip = false end
+  end
+  streams[#streams + 1] = st
+end
+
+-- head returns the next member and score of st, or nil when it is done.
+local function head(st)
+  while true do
+    if st.i < #st.buf then
+      local m, sc = st.buf[st.i], tonumber(st.buf[st.i + 1])
+      if st.skip and sc == cs and ((asc and not bytelt(csid, m)) or ((not asc) and not bytelt(m, csid))) then
+        st.i = st.i + 2
+      else
+        st.skip = false
+        return m, sc
+      end
+    elseif st.done then
+      return nil
+    else
+      if asc then st.buf = redis.call('ZRANGE', st.idx, st.pos, st.pos + batch - 1, 'WITHSCORES')
+      else st.buf = redis.call('ZREVRANGE', st.idx, st.pos, st.pos + batch - 1, 'WITHSCORES') end
+      st.i = 1
+      st.pos = st.pos + batch
+      if #st.buf < 2 * batch then st.done = true end
+    end
   end
 end
-if asc then
-  -- Entries at or before now are not live: begin after them.
-  local dead = redis.call('ZCOUNT', idx, '-inf', n2s(now))
-  if dead > start then start = dead; skipTies = false end
+
+-- first reports whether (sa, ma) comes before (sb, mb) in list order: by
+-- score in the sort's direction, then by sid bytes, as one index would.
+local function first(sa, ma, sb, mb)
+  if sa ~= sb then
+    if asc then return sa < sb end
+    return sa > sb
+  end
+  if asc then return bytelt(ma, mb) end
+  return bytelt(mb, ma)
 end
 
 local out = {total, 0}
 local rows = 0
-local batch = limit + 1
-if batch < 64 then batch = 64 end
 while true do
-  local ms
-  if asc then ms = redis.call('ZRANGE', idx, start, start + batch - 1, 'WITHSCORES')
-  else ms = redis.call('ZREVRANGE', idx, start, start + batch - 1, 'WITHSCORES') end
-  for i = 1, #ms, 2 do
-    local m, sc = ms[i], tonumber(ms[i + 1])
-    local skip = false
-    if skipTies then
-      if sc == cs and ((asc and not bytelt(csid, m)) or ((not asc) and not bytelt(m, csid))) then
-        skip = true
-      else
-        skipTies = false
+  local best, bm, bs = nil, nil, nil
+  for _, st in ipairs(streams) do
+    local m, sc = head(st)
+    if m and (not best or first(sc, m, bs, bm)) then best, bm, bs = st, m, sc end
+  end
+  if not best then break end
+  best.i = best.i + 2
+  local ok = true
+  if not asc then
+    local d = redis.call('ZSCORE', best.dl, bm)
+    ok = d and tonumber(d) > now
+  end
+  if ok then
+    local r = redis.call('HMGET', rkey(bm), unpack(F))
+    if live(r) and ipok(r) then
+      if rows == limit then
+        out[2] = 1
+        return out
       end
-    end
-    if not skip then
-      local ok = true
-      if not asc then
-        local d = redis.call('ZSCORE', dlidx, m)
-        ok = d and tonumber(d) > now
-      end
-      if ok then
-        local r = redis.call('HMGET', rkey(m), unpack(F))
-        if live(r) and ipok(r) then
-          if rows == limit then
-            out[2] = 1
-            return out
-          end
-          out[#out + 1] = r
-          rows = rows + 1
-        end
-      end
+      out[#out + 1] = r
+      rows = rows + 1
     end
   end
-  if #ms < 2 * batch then break end
-  start = start + batch
 end
 return out
 `)
 
 // scriptDue: ARGV P, now, limit. Returns up to limit records whose deadline
-// is at or before now, earliest first, dropping index entries whose record
-// is gone.
+// is at or before now, earliest first (merging the roles' deadline indexes),
+// dropping index entries whose record is gone. It also deletes the global
+// indexes (ix:act, ix:cre, ix:dl) that versions before the per-role-only
+// layout kept, in case one of them still ran when New deleted them.
 var scriptDue = newScript(`
 local now, limit = ARGV[2], tonumber(ARGV[3])
+redis.call('UNLINK', P .. 'ix:act', P .. 'ix:cre', P .. 'ix:dl')
+local roles = roles_of('')
+-- off counts, per role, the entries already returned: in merged order they
+-- are a prefix of that role's index.
+local off = {}
+for _, rl in ipairs(roles) do off[rl] = 0 end
 local out = {}
-local off = 0
 while #out < limit do
-  local ms = redis.call('ZRANGE', ix('dl'), '-inf', now, 'BYSCORE', 'LIMIT', off, limit - #out)
-  if #ms == 0 then break end
-  local gone = 0
-  for _, m in ipairs(ms) do
-    local r = redis.call('HMGET', rkey(m), unpack(F))
-    if r[1] then out[#out + 1] = r else forget(m); gone = gone + 1 end
+  local want = limit - #out
+  local cand = {}
+  for _, rl in ipairs(roles) do
+    local ms = redis.call('ZRANGE', rix('dl', rl), '-inf', now, 'BYSCORE', 'LIMIT', off[rl], want, 'WITHSCORES')
+    for i = 1, #ms, 2 do cand[#cand + 1] = {ms[i], tonumber(ms[i + 1]), rl} end
   end
-  off = off + #ms - gone
+  if #cand == 0 then break end
+  table.sort(cand, function(a, b)
+    if a[2] ~= b[2] then return a[2] < b[2] end
+    return bytelt(a[1], b[1])
+  end)
+  local gone = 0
+  for _, c in ipairs(cand) do
+    if #out == limit then break end
+    local r = redis.call('HMGET', rkey(c[1]), unpack(F))
+    if r[1] then
+      out[#out + 1] = r
+      off[c[3]] = off[c[3]] + 1
+    else
+      forget(c[1])
+      gone = gone + 1
+    end
+  end
+  -- Without gone entries this round returned every due entry up to limit.
+  if gone == 0 then break end
 end
 return out
 `)

@@ -15,8 +15,11 @@
 //
 //	P b:{tokenhash}          session blob (string: GET, SET by a script)
 //	P s:{sid}                registry record (hash, fields in recordFields)
-//	P ix:{act|cre|dl}        global indexes (sorted sets, unix ms scores)
-//	P ix:{kind}:r:{role}     the same indexes per role
+//	P ix:{kind}:r:{role}     live sessions of a role by last activity,
+//	                         creation and deadline (kind act, cre, dl:
+//	                         sorted sets, unix ms scores); there are no
+//	                         global ones: a query over every role merges
+//	                         the roles' indexes
 //	P u:{user}               the user's sessions by last activity (sorted set)
 //	P roles                  every role ever indexed (set)
 //	P t:{tokenhash}          tombstone (JSON string), TTL keep
@@ -220,7 +223,19 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	if _, err := s.do(ctx, "UNLINK", legacyIndexes(s.prefix)...); err != nil {
+		log.Warn("redis: could not delete the global indexes of an older version (cleanup retries)", slog.String("error", err.Error()))
+	}
 	return s, nil
+}
+
+// legacyIndexes are the global indexes of live sessions (by activity,
+// creation and deadline) that versions before the per-role-only layout
+// kept. Nothing reads or writes them now: New deletes them (UNLINK, freed
+// in the background), and so does every cleanup pass (scriptDue), for the
+// entries an older instance may still add during a rolling upgrade.
+func legacyIndexes(prefix string) []any {
+	return []any{prefix + "ix:act", prefix + "ix:cre", prefix + "ix:dl"}
 }
 
 // Pool is the connection pool, for callers that share it (and for tests).
