@@ -210,7 +210,7 @@ var tokenShape = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 // decodes holds a Meta with a sid and a user under metaKey and only strings
 // besides, and encoding it gives a blob that decodes to the same.
 func FuzzBlobCodec(f *testing.F) {
-	var codec jsonCodec
+	var codec blobCodec
 	f.Fuzz(func(t *testing.T, b []byte) {
 		deadline, values, err := codec.Decode(b)
 		if err != nil {

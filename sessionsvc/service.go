@@ -181,7 +181,7 @@ func New(opts Options) (*Service, error) {
 	}
 	sm := scs.New()
 	sm.Store = s.st
-	sm.Codec = jsonCodec{}
+	sm.Codec = blobCodec{}
 	sm.HashTokenInStore = true
 	sm.Lifetime = opts.Config.Session.Lifetime()
 	sm.IdleTimeout = 0 // idle is ours: scs would write the blob on every request
