@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"sync"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"go.yaml.in/yaml/v3"
@@ -112,6 +113,29 @@ func N(ctx context.Context, id string, count int, args ...any) string {
 }
 
 func (m messages) localize(l Locale, id string, count *int, args []any) string {
+	if count != nil || len(args) > 0 {
+		return m.localizeUncached(l, id, count, args)
+	}
+	// A message without arguments always reads the same in a locale: a
+	// page asks for dozens, and go-i18n executes a template for each.
+	key := plainKey{l, id}
+	if s, ok := m.plain.Load(key); ok {
+		return s.(string)
+	}
+	s := m.localizeUncached(l, id, nil, nil)
+	if s != id { // only catalog messages, however ids are made
+		m.plain.Store(key, s)
+	}
+	return s
+}
+
+// plainKey names a message without arguments in a locale.
+type plainKey struct {
+	l  Locale
+	id string
+}
+
+func (m messages) localizeUncached(l Locale, id string, count *int, args []any) string {
 	data := templateData(args)
 	lc := &goi18n.LocalizeConfig{MessageID: id, TemplateData: data}
 	if count != nil {
@@ -169,6 +193,9 @@ var catalog = mustLoad(localeFiles)
 type messages struct {
 	bundle     *goi18n.Bundle
 	localizers map[Locale]*goi18n.Localizer
+	// plain caches the catalog's messages asked for without arguments,
+	// by plainKey: at most every message in every locale.
+	plain *sync.Map
 }
 
 // mustLoad parses the catalogs. They are compiled in, so a broken one is a
@@ -193,7 +220,7 @@ func load(fsys fs.FS) (messages, error) {
 			return messages{}, fmt.Errorf("i18n: %s: %w", path.Base(name), err)
 		}
 	}
-	m := messages{bundle: b, localizers: make(map[Locale]*goi18n.Localizer)}
+	m := messages{bundle: b, localizers: make(map[Locale]*goi18n.Localizer), plain: new(sync.Map)}
 	for _, l := range Supported() {
 		m.localizers[l] = goi18n.NewLocalizer(b, string(l))
 	}

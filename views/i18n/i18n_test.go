@@ -140,3 +140,28 @@ func TestLoadRejectsBadYAML(t *testing.T) {
 		t.Error("malformed YAML loaded")
 	}
 }
+
+// TestPlainMessageCache: a message without arguments is cached per locale,
+// an unknown id is not, and arguments still fill placeholders.
+func TestPlainMessageCache(t *testing.T) {
+	m, err := load(localeFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, en := m.localize(ES, "login.title", nil, nil), m.localize(EN, "login.title", nil, nil)
+	if es == en || es == "login.title" || en == "login.title" {
+		t.Fatalf("login.title: es %q, en %q", es, en)
+	}
+	if again := m.localize(ES, "login.title", nil, nil); again != es {
+		t.Errorf("cached es = %q, want %q", again, es)
+	}
+	if _, ok := m.plain.Load(plainKey{ES, "login.title"}); !ok {
+		t.Error("login.title not cached")
+	}
+	if got := m.localize(EN, "no.such.id", nil, nil); got != "no.such.id" {
+		t.Errorf("unknown id = %q", got)
+	}
+	if _, ok := m.plain.Load(plainKey{EN, "no.such.id"}); ok {
+		t.Error("an unknown id was cached")
+	}
+}
