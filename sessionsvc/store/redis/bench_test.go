@@ -37,8 +37,7 @@ func seed(b *testing.B, s *Store, n int, now time.Time) []string {
 		rec.LastActivity = now.Add(-time.Duration(i%1800) * time.Millisecond)
 		rec.IdleAt = rec.LastActivity.Add(idle)
 		sids[i] = rec.SID
-		a := []any{s.prefix, now.UnixMilli(), 3, time.Hour.Milliseconds(), s.endedTTL(time.Hour), s.ttlAt(rec.Deadline())}
-		return append(a, encodeRecord(rec)...)
+		return append([]any{s.prefix}, s.createArgs(rec, 3, now, time.Hour)...)
 	}
 	if _, err := scriptCreate.Do(c, args(0)...); err != nil {
 		b.Fatal(err)

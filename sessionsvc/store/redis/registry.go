@@ -46,9 +46,7 @@ func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.
 		rec.IdleAt.IsZero() || rec.LifetimeAt.IsZero() {
 		return nil, fmt.Errorf("redis: create %s: record needs its times", rec.SID)
 	}
-	args := []any{millis(now), max, keep.Milliseconds(), s.endedTTL(keep), s.ttlAt(rec.Deadline())}
-	args = append(args, encodeRecord(rec)...)
-	reply, err := redigo.Values(s.run(ctx, scriptCreate, args...))
+	reply, err := redigo.Values(s.run(ctx, scriptCreate, s.createArgs(rec, max, now, keep)...))
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "EXISTS") {
 			return nil, fmt.Errorf("redis: create %s: session already exists", rec.SID)
@@ -68,6 +66,24 @@ func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.
 		ended = append(ended, t)
 	}
 	return ended, nil
+}
+
+// createArgs are scriptCreate's arguments after the prefix. The state's
+// expiry (the record's sx) is the record's latest possible safety net
+// (its lifetime plus Grace) plus the ended entry's TTL for keep, so that
+// the state outlives both the record and, when the session ends in time,
+// its ended entry.
+func (s *Store) createArgs(rec store.Record, max int, now time.Time, keep time.Duration) []any {
+	endedTTL := s.endedTTL(keep)
+	args := []any{millis(now), max, keep.Milliseconds(), endedTTL, s.ttlAt(rec.Deadline()),
+		s.stateAt(endedTTL), s.ttlAt(rec.LifetimeAt) + endedTTL}
+	return append(args, encodeRecord(rec)...)
+}
+
+// stateAt is the real time (unix ms) until which an ended session's state
+// must last: the expiry of an ended entry written now.
+func (s *Store) stateAt(endedTTL int64) int64 {
+	return time.Now().UnixMilli() + endedTTL
 }
 
 // Get reads a record with one HMGET.
@@ -212,7 +228,8 @@ func (s *Store) endArgs(t store.Tombstone, keep time.Duration) []any {
 	if !t.Reason.Valid() {
 		t.Reason = store.ReasonTerminated
 	}
-	return []any{string(t.Reason), t.Actor, t.Note, millis(t.At), keep.Milliseconds(), s.endedTTL(keep)}
+	endedTTL := s.endedTTL(keep)
+	return []any{string(t.Reason), t.Actor, t.Note, millis(t.At), keep.Milliseconds(), endedTTL, s.stateAt(endedTTL)}
 }
 
 // End ends one session with one script.

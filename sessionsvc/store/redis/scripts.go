@@ -167,25 +167,29 @@ end
 -- one reason for all, or a table sid -> reason): for each it renames the
 -- record into the ended holding area (kept endedTTL ms) and adds how it
 -- ended and the blob, writes the tombstone (kept keep ms) and deletes the
--- blob. The session's state stays, its TTL moved to endedTTL like the
--- ended entry's, since recovery and the archive read it. Unless the reason
--- is logout, the session becomes a recovery point of its user until
--- at+keep, and it is ready for cleanup then; a logout is ready at once.
+-- blob. The session's state stays, since recovery and the archive read it:
+-- its keys already expire at the record's sx (see scriptCreate), and only
+-- when that is before stateAt (the ended entry's expiry, unix ms: a record
+-- of an older version without sx, a recovery window made longer since the
+-- session began, or touches past its lifetime) does their TTL move to
+-- endedTTL like the entry's. Unless the reason is logout, the session
+-- becomes a recovery point of its user until at+keep, and it is ready for
+-- cleanup then; a logout is ready at once.
 --
 -- What is keyed by session costs one call per key: HMGET of the record,
--- RENAME, HSET and PEXPIRE of the entry, SET of the tombstone, and for a
--- session with state one HMGET of its meta and a PEXPIRE of each state key
--- that can exist. The blobs are read by one MGET and deleted by one DEL
+-- RENAME, HSET and PEXPIRE of the entry, SET of the tombstone, and, only
+-- in the cases above, for a session with state one HMGET of its meta and a
+-- PEXPIRE of each state key that can exist. The blobs are read by one MGET and deleted by one DEL
 -- per 500 sessions; what is keyed by user, role or list is collected in acc
 -- and written by flush_ended, one call per key for the batch. With tombs
 -- it returns the tombstone fields {sid, th, user, reason, actor, note, at}
 -- of each session it ended, in the order of sids.
-local function end_batch(sids, reason, actor, note, at, keep, endedTTL, acc, tombs)
+local function end_batch(sids, reason, actor, note, at, keep, endedTTL, stateAt, acc, tombs)
   local got, gs, seen = {}, {}, {}
   for _, sid in ipairs(sids) do
     if not seen[sid] then
       seen[sid] = true
-      local r = redis.call('HMGET', rkey(sid), 'th', 'user', 'role', 'sv')
+      local r = redis.call('HMGET', rkey(sid), 'th', 'user', 'role', 'sv', 'sx')
       if r[1] then
         got[#got + 1] = r
         gs[#gs + 1] = sid
@@ -210,10 +214,10 @@ local function end_batch(sids, reason, actor, note, at, keep, endedTTL, acc, tom
   local atn = tonumber(at)
   local who, all = xlist(acc, ':who'), xlist(acc, '')
   for i, r in ipairs(got) do
-    local sid, th, user, role, sv = gs[i], r[1], r[2], r[3], r[4]
+    local sid, th, user, role, sv, sx = gs[i], r[1], r[2], r[3], r[4], r[5]
     local why = reason
     if type(reason) == 'table' then why = reason[sid] end
-    if sv and sv ~= '0' then
+    if sv and sv ~= '0' and not (sx and tonumber(sx) >= stateAt) then
       local mk = smkey(sid)
       local v = redis.call('HMGET', mk, unpack(CATV))
       redis.call('PEXPIRE', mk, endedTTL)
@@ -366,17 +370,28 @@ func newScript(body string) *redigo.Script {
 	return redigo.NewScript(0, luaPrelude+body)
 }
 
-// scriptCreate: ARGV P, now, max, keep, endedTTL, expireAt, then the record's
-// values in recordFields order. Returns the tombstones of the sessions it
-// ended, or an error reply if the sid exists.
+// scriptCreate: ARGV P, now, max, keep, endedTTL, expireAt, stateAt,
+// stateExpireAt, then the record's values in recordFields order. Returns
+// the tombstones of the sessions it ended, or an error reply if the sid
+// exists.
+//
+// The record keeps stateExpireAt as its sx field (not in recordFields):
+// every state key of the session expires then (UpdateState writes it with
+// PEXPIREAT sx), which is after the record's own safety net and after the
+// ended entry's if the session ends before its lifetime plus Grace with a
+// recovery window no longer than keep. So neither a touch nor the end has
+// to move the state's TTL; a touch that pushes the record's expiry past sx
+// (past its lifetime, with a skewed clock) raises sx and the state's TTL.
 var scriptCreate = newScript(`
 local now = tonumber(ARGV[2])
 local max = tonumber(ARGV[3])
 local keep = tonumber(ARGV[4])
 local endedTTL = tonumber(ARGV[5])
 local expireAt = ARGV[6]
+local stateAt = tonumber(ARGV[7])
+local sx = ARGV[8]
 local v = {}
-for i, f in ipairs(F) do v[f] = ARGV[6 + i] end
+for i, f in ipairs(F) do v[f] = ARGV[8 + i] end
 local sid, user, role = v['sid'], v['user'], v['role']
 local rk = rkey(sid)
 if redis.call('EXISTS', rk) == 1 then
@@ -419,13 +434,15 @@ if max > 0 and #live >= max then
     i = i + 1
   end
 end
-local ended = end_batch(due, why, 'system', '', ARGV[2], keep, endedTTL, acc, true)
+local ended = end_batch(due, why, 'system', '', ARGV[2], keep, endedTTL, stateAt, acc, true)
 flush_ended(acc)
 local args = {}
 for i, f in ipairs(F) do
   args[#args + 1] = f
-  args[#args + 1] = ARGV[6 + i]
+  args[#args + 1] = ARGV[8 + i]
 end
+args[#args + 1] = 'sx'
+args[#args + 1] = sx
 redis.call('HSET', rk, unpack(args))
 redis.call('PEXPIREAT', rk, expireAt)
 index(sid, role, user, v['act'], v['cre'], n2s(deadline(v['exp'], v['idle'], v['life'])))
@@ -439,7 +456,7 @@ var scriptCommit = newScript(`
 local sid, th = ARGV[2], ARGV[3]
 local blobAtMin, grace, guard = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local rk = rkey(sid)
-local cur = redis.call('HMGET', rk, 'th', 'role', 'user', 'exp', 'idle', 'life', 'fip', 'fua', 'sv', 'fua2', 'fua3')
+local cur = redis.call('HMGET', rk, 'th', 'role', 'user', 'exp', 'idle', 'life', 'fip', 'fua', 'sv', 'fua2', 'fua3', 'sx')
 if not cur[1] or cur[1] ~= th then return 0 end
 local exp, idle, life = cur[4], cur[5], cur[6]
 if ARGV[8] == '1' then
@@ -458,8 +475,14 @@ if ARGV[8] == '1' then
   redis.call('ZADD', ukey(user), act, sid)
   local at = n2s(math.max(tonumber(dl) + grace, guard))
   redis.call('PEXPIREAT', rk, at)
-  -- State lives as long as its record.
-  if cur[9] and cur[9] ~= '0' then expire_state(sid, 'PEXPIREAT', at) end
+  -- State lives at least as long as its record: until sx, which covers the
+  -- record's expiry unless the session is touched past its lifetime; a
+  -- record of an older version has no sx, and its state follows its TTL.
+  local sx = cur[12]
+  if not sx or tonumber(at) > tonumber(sx) then
+    if sx then redis.call('HSET', rk, 'sx', at) end
+    if cur[9] and cur[9] ~= '0' then expire_state(sid, 'PEXPIREAT', at) end
+  end
 end
 local blobAt = math.max(blobAtMin, deadline(exp, idle, life) + grace)
 redis.call('SET', bkey(th), ARGV[4], 'PXAT', n2s(blobAt))
@@ -488,26 +511,27 @@ if old ~= new then redis.call('DEL', bkey(old)) end
 return 1
 `)
 
-// scriptEnd: ARGV P, reason, actor, note, at, keep, endedTTL, sid... Ends
-// each sid and returns how many it ended. End and EndMany both use it.
+// scriptEnd: ARGV P, reason, actor, note, at, keep, endedTTL, stateAt,
+// sid... Ends each sid and returns how many it ended. End and EndMany both
+// use it.
 var scriptEnd = newScript(`
 local reason, actor, note, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local keep, endedTTL = tonumber(ARGV[6]), tonumber(ARGV[7])
+local keep, endedTTL, stateAt = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local acc = new_acc()
 local sids = {}
-for i = 8, #ARGV do sids[#sids + 1] = ARGV[i] end
-end_batch(sids, reason, actor, note, at, keep, endedTTL, acc)
+for i = 9, #ARGV do sids[#sids + 1] = ARGV[i] end
+end_batch(sids, reason, actor, note, at, keep, endedTTL, stateAt, acc)
 flush_ended(acc)
 return acc.n
 `)
 
 // scriptEndUser: ARGV P, user, reason, actor, note, at, keep, endedTTL,
-// except... Returns how many it ended.
+// stateAt, except... Returns how many it ended.
 var scriptEndUser = newScript(`
 local user, reason, actor, note, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local keep, endedTTL = tonumber(ARGV[7]), tonumber(ARGV[8])
+local keep, endedTTL, stateAt = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local except = {}
-for i = 9, #ARGV do except[ARGV[i]] = true end
+for i = 10, #ARGV do except[ARGV[i]] = true end
 local acc = new_acc()
 local uk = ukey(user)
 local sids = {}
@@ -515,7 +539,7 @@ for _, m in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
   if not except[m] then sids[#sids + 1] = m end
 end
 local done = {}
-for _, t in ipairs(end_batch(sids, reason, actor, note, at, keep, endedTTL, acc, true)) do done[t[1]] = true end
+for _, t in ipairs(end_batch(sids, reason, actor, note, at, keep, endedTTL, stateAt, acc, true)) do done[t[1]] = true end
 for _, m in ipairs(sids) do
   if not done[m] then
     redis.call('ZREM', uk, m)

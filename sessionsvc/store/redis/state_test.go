@@ -18,9 +18,19 @@ import (
 // snapshots, twice, so that every state key of the layout exists.
 func writeState(t *testing.T, s *Store, sid string, now time.Time) store.Record {
 	t.Helper()
+	return writeStateAfter(t, s, sid, now, nil)
+}
+
+// writeStateAfter is writeState, calling created (if not nil) between the
+// Create and the state writes.
+func writeStateAfter(t *testing.T, s *Store, sid string, now time.Time, created func()) store.Record {
+	t.Helper()
 	rec := record(sid, "ana", "analyst", now)
 	if _, err := s.Create(t.Context(), rec, 3, now, time.Hour); err != nil {
 		t.Fatal(err)
+	}
+	if created != nil {
+		created()
 	}
 	for i := range 2 {
 		for _, cat := range store.Categories {
@@ -57,14 +67,20 @@ func pttl(t *testing.T, srv *redistest.Server, key string) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// TestStateTTLs checks the safety net of state keys: they live as long as
-// the record while the session lives (also after a touch moves it), and
-// after End at least keep plus Grace, since recovery and cleanup read them.
-func TestStateTTLs(t *testing.T) {
+// TestStateTTLsOfOlderRecords checks the safety net of state keys of a
+// record written by a version without sx (see scriptCreate): they live as
+// long as the record while the session lives (also after a touch moves
+// it), and after End at least keep plus Grace, since recovery and cleanup
+// read them.
+func TestStateTTLsOfOlderRecords(t *testing.T) {
 	srv := redistest.Start(t)
 	s := newStore(t, srv)
 	now := baseTime()
-	rec := writeState(t, s, "s1", now)
+	rec := writeStateAfter(t, s, "s1", now, func() {
+		if _, err := srv.Do("HDEL", s.prefix+"s:s1", "sx"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	keys := stateKeys(t, srv, s, "s1")
 	if len(keys) != 1+2*len(store.Categories) {
 		t.Fatalf("state keys %v: want meta, %d category hashes and snapshot lists", keys, len(store.Categories))
@@ -100,6 +116,104 @@ func TestStateTTLs(t *testing.T) {
 	}
 	near("recovery point index", pttl(t, srv, s.prefix+"rp:ana"), keep+s.grace)
 	near("ended entry", pttl(t, srv, s.prefix+"e:s1"), keep+s.grace)
+}
+
+// TestStateTTLs checks the safety net of state keys: written, they expire
+// at the record's sx, the session's lifetime plus Grace plus the ended
+// entry's TTL for the keep passed to Create, which outlives the record
+// (also after a touch moves it) and the ended entry of an End in time, so
+// that neither a touch nor End moves them (no call per state key). An End
+// with a recovery window too long for sx moves them to keep plus Grace,
+// like the entry's; a touch that pushes the record's expiry past sx raises
+// sx and moves them with the record.
+func TestStateTTLs(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newStore(t, srv)
+	now := baseTime()
+	near := func(what string, got, want time.Duration) {
+		t.Helper()
+		if got < want-5*time.Second || got > want+time.Second {
+			t.Errorf("%s TTL = %v, want about %v", what, got, want)
+		}
+	}
+	sx := lifetime + s.grace + time.Hour + s.grace // Create's keep is an hour
+	rec := writeState(t, s, "s1", now)
+	keys := stateKeys(t, srv, s, "s1")
+	if len(keys) != 1+2*len(store.Categories) {
+		t.Fatalf("state keys %v: want meta, %d category hashes and snapshot lists", keys, len(store.Categories))
+	}
+	for _, k := range keys {
+		near(k+" while live", pttl(t, srv, k), sx)
+	}
+
+	t1 := now.Add(10 * time.Minute)
+	touch := &store.Touch{LastActivity: t1, ExpiresAt: t1.Add(timeout), IdleAt: t1.Add(idle), Path: "/p"}
+	ctx := store.WithCommit(t.Context(), store.CommitInfo{SID: rec.SID, Touch: touch})
+	stats := commandDelta(t, srv, func() {
+		if err := s.CommitCtx(ctx, rec.TokenHash, []byte("b"), t1.Add(timeout)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if stats["pexpireat"] != 1 || stats["pexpire"] != 0 {
+		t.Errorf("a touch ran %d PEXPIREAT and %d PEXPIRE, want the record's PEXPIREAT alone", stats["pexpireat"], stats["pexpire"])
+	}
+	recTTL := pttl(t, srv, s.prefix+"s:s1")
+	for _, k := range keys {
+		got := pttl(t, srv, k)
+		near(k+" after a touch", got, sx)
+		if got < recTTL {
+			t.Errorf("%s TTL %v after a touch, shorter than the record's %v", k, got, recTTL)
+		}
+	}
+
+	// A longer recovery window than Create's, still within sx.
+	keep := 6 * time.Hour
+	stats = commandDelta(t, srv, func() {
+		if ok, err := s.End(t.Context(), "s1", store.Tombstone{Reason: store.ReasonExpired, Actor: "system", At: t1}, keep); !ok || err != nil {
+			t.Fatalf("End = %v, %v", ok, err)
+		}
+	})
+	if stats["hmget"] != 1 || stats["pexpire"] != 2 {
+		t.Errorf("End ran %d HMGET and %d PEXPIRE, want the record's HMGET and the PEXPIRE of the entry and the recovery-point index", stats["hmget"], stats["pexpire"])
+	}
+	entryTTL := pttl(t, srv, s.prefix+"e:s1")
+	near("ended entry", entryTTL, keep+s.grace)
+	near("recovery point index", pttl(t, srv, s.prefix+"rp:ana"), keep+s.grace)
+	for _, k := range keys {
+		got := pttl(t, srv, k)
+		near(k+" after End", got, sx)
+		if got < entryTTL {
+			t.Errorf("%s TTL %v after End, shorter than the ended entry's %v", k, got, entryTTL)
+		}
+	}
+
+	// A recovery window beyond sx: the state's TTL moves to the entry's.
+	writeState(t, s, "s2", now)
+	keep = 24 * time.Hour
+	if ok, err := s.End(t.Context(), "s2", store.Tombstone{Reason: store.ReasonTerminated, Actor: "admin", At: now}, keep); !ok || err != nil {
+		t.Fatalf("End = %v, %v", ok, err)
+	}
+	for _, k := range stateKeys(t, srv, s, "s2") {
+		near(k+" after End with a long window", pttl(t, srv, k), keep+s.grace)
+	}
+
+	// A touch whose record expiry passes sx (a clock far off) raises sx.
+	rec3 := writeState(t, s, "s3", now)
+	low := time.Now().Add(time.Minute).UnixMilli()
+	if _, err := srv.Do("HSET", s.prefix+"s:s3", "sx", low); err != nil {
+		t.Fatal(err)
+	}
+	ctx = store.WithCommit(t.Context(), store.CommitInfo{SID: rec3.SID, Touch: touch})
+	if err := s.CommitCtx(ctx, rec3.TokenHash, []byte("b"), t1.Add(timeout)); err != nil {
+		t.Fatal(err)
+	}
+	recTTL = pttl(t, srv, s.prefix+"s:s3")
+	if got, err := redigo.Int64(srv.Do("HGET", s.prefix+"s:s3", "sx")); err != nil || got <= low {
+		t.Errorf("sx after a touch past it = %d, %v; want raised from %d", got, err, low)
+	}
+	for _, k := range stateKeys(t, srv, s, "s3") {
+		near(k+" after a touch past sx", pttl(t, srv, k), recTTL)
+	}
 }
 
 // TestArchiveLeavesNoStateKeys checks that Archive and Purge leave nothing of

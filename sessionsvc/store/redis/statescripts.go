@@ -34,7 +34,7 @@ local replace = ARGV[8] == '1'
 local nset = tonumber(ARGV[9])
 local first, last = 10, 9 + 2 * nset
 local rk = rkey(sid)
-local r = redis.call('HMGET', rk, 'exp', 'idle', 'life')
+local r = redis.call('HMGET', rk, 'exp', 'idle', 'life', 'sx')
 if not r[1] or deadline(r[1], r[2], r[3]) <= now then return {0} end
 local mk = smkey(sid)
 local vf = 'v:' .. cat
@@ -95,12 +95,20 @@ end
 cur, sv = cur + 1, sv + 1
 redis.call('HSET', mk, vf, n2s(cur), 'sv', n2s(sv), 'b', n2s(total + delta), 'lm', ARGV[7])
 redis.call('HSET', rk, 'sv', n2s(sv))
--- State lives as long as its record (the commit script keeps them together).
-local ttl = redis.call('PTTL', rk)
-if ttl > 0 then
-  redis.call('PEXPIRE', mk, ttl)
-  redis.call('PEXPIRE', sk, ttl)
-  if snapped then redis.call('PEXPIRE', ssk, ttl) end
+-- State expires at the record's sx (see scriptCreate); a record of an
+-- older version has none, and its state lives as long as the record (the
+-- commit script keeps them together).
+if r[4] then
+  redis.call('PEXPIREAT', mk, r[4])
+  redis.call('PEXPIREAT', sk, r[4])
+  if snapped then redis.call('PEXPIREAT', ssk, r[4]) end
+else
+  local ttl = redis.call('PTTL', rk)
+  if ttl > 0 then
+    redis.call('PEXPIRE', mk, ttl)
+    redis.call('PEXPIRE', sk, ttl)
+    if snapped then redis.call('PEXPIRE', ssk, ttl) end
+  end
 end
 return {1, cur, sv}
 `)

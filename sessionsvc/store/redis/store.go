@@ -14,7 +14,8 @@
 // Keys, all under Options.Prefix (P):
 //
 //	P b:{tokenhash}          session blob (string: GET, SET by a script)
-//	P s:{sid}                registry record (hash, fields in recordFields)
+//	P s:{sid}                registry record (hash, fields in recordFields,
+//	                         and sx: its state keys' expiry, unix ms)
 //	P ix:{kind}:r:{role}     live sessions of a role by last activity,
 //	                         creation and deadline (kind act, cre, dl:
 //	                         sorted sets, unix ms scores); there are no
@@ -55,8 +56,14 @@
 // The ended index is scored by the time each session becomes ready for
 // cleanup: its end for a logout, the end of its recovery window otherwise,
 // and the claim time once ClaimRecovery took it. A session's state keys
-// carry the TTL of its record while it lives and the ended entry's
-// (keep+Grace) once it ends; Archive and Purge delete them with the entry.
+// expire at its record's sx field, set by Create to the latest the record
+// can expire (lifetime plus Grace) plus the ended entry's TTL (keep plus
+// Grace), so that the state outlives the record and the ended entry
+// without a PEXPIRE per state key on each touch or at the end; the end
+// script moves their TTL to the entry's only when sx falls short (a
+// longer recovery window than at Create, or a record of an older version,
+// whose state follows its record's TTL as before). Archive and Purge
+// delete them with the entry.
 //
 // The ended lists are written by the end scripts in the same atomic step as
 // the end: one ZADD per list for a batch of sessions (one per user for the
