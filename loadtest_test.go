@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ppfiber/sessionconsole/sessionsvc"
 	"github.com/ppfiber/sessionconsole/sessionsvc/store/redis/redistest"
 )
 
@@ -68,9 +69,17 @@ func TestLoadtestRedisBaseline(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^ours: +\d+s +\d+ req/s +0 errors$`).MatchString(errb.String()) {
 		t.Errorf("no progress line on stderr:\n%s", errb.String())
 	}
-	// Every session signed out: none of ours is left live in Redis.
-	if n, err := srv.Do("ZCARD", "sc:ix:act"); err != nil || n.(int64) != 0 {
+	// Every session signed out: none of ours is left live in Redis (the
+	// run's accounts are analysts, listed in the analysts' live index), and
+	// none of the baseline's (its POST /logout, with the session's cookie,
+	// destroys the session's key).
+	if n, err := srv.Do("ZCARD", "sc:ix:act:r:"+sessionsvc.RoleAnalyst); err != nil || n.(int64) != 0 {
 		t.Errorf("live sessions left after the run: %v %v", n, err)
+	}
+	if keys, err := srv.Do("KEYS", baselinePrefix+"*"); err != nil {
+		t.Errorf("KEYS: %v", err)
+	} else if ks, _ := keys.([]any); len(ks) != 0 {
+		t.Errorf("%d baseline sessions left after the run", len(ks))
 	}
 }
 
