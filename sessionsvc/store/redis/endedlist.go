@@ -107,13 +107,20 @@ func decodeEndedEntry(row any) (store.EndedEntry, error) {
 	if err != nil {
 		return store.EndedEntry{}, fmt.Errorf("malformed row: %w", err)
 	}
-	vals, err := optStrings(redigo.Values(pair[1], nil))
+	vals, err := redigo.Values(pair[1], nil)
 	if err != nil || len(vals) != len(endedListFields) {
 		return store.EndedEntry{}, fmt.Errorf("malformed row fields")
 	}
+	// Fields the entry does not have stay out of m: a record may leave out
+	// fields that read as another's value (see recordFields).
 	m := make(map[string]string, len(vals))
 	for i, v := range vals {
-		m[endedListFields[i]] = v
+		if v == nil {
+			continue
+		}
+		if m[endedListFields[i]], err = redigo.String(v, nil); err != nil {
+			return store.EndedEntry{}, fmt.Errorf("malformed row field %s: %w", endedListFields[i], err)
+		}
 	}
 	ended, err := decodeEnded(m)
 	if err != nil {

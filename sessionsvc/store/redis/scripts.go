@@ -20,6 +20,7 @@ import (
 var luaPrelude = `
 local P = ARGV[1]
 local F = ` + luaStringList(recordFields) + `
+local FDEF = ` + luaStringMap(recordDefaults) + `
 local UAPART = ` + strconv.Itoa(uaPart) + `
 local FI = {}
 for i, f in ipairs(F) do FI[f] = i end
@@ -436,10 +437,21 @@ if max > 0 and #live >= max then
 end
 local ended = end_batch(due, why, 'system', '', ARGV[2], keep, endedTTL, stateAt, acc, true)
 flush_ended(acc)
+-- Leave out what the record would repeat or hold as a default (see
+-- recordFields): a missing fip reads as lip, a missing fua as the last
+-- user agent.
+local skip = {}
+if v['fip'] == v['lip'] then skip['fip'] = true end
+if v['fua'] == v['lua'] and v['fua2'] == v['lua2'] and v['fua3'] == v['lua3'] then
+  skip['fua'], skip['fua2'], skip['fua3'] = true, true, true
+end
 local args = {}
 for i, f in ipairs(F) do
-  args[#args + 1] = f
-  args[#args + 1] = ARGV[8 + i]
+  local x = ARGV[8 + i]
+  if not skip[f] and FDEF[f] ~= x then
+    args[#args + 1] = f
+    args[#args + 1] = x
+  end
 end
 args[#args + 1] = 'sx'
 args[#args + 1] = sx
@@ -456,17 +468,36 @@ var scriptCommit = newScript(`
 local sid, th = ARGV[2], ARGV[3]
 local blobAtMin, grace, guard = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local rk = rkey(sid)
-local cur = redis.call('HMGET', rk, 'th', 'role', 'user', 'exp', 'idle', 'life', 'fip', 'fua', 'sv', 'fua2', 'fua3', 'sx')
+local cur = redis.call('HMGET', rk, 'th', 'role', 'user', 'exp', 'idle', 'life', 'fip', 'fua', 'sv', 'fua2', 'fua3', 'sx',
+  'lip', 'lua', 'lua2', 'lua3')
 if not cur[1] or cur[1] ~= th then return 0 end
 local exp, idle, life = cur[4], cur[5], cur[6]
 if ARGV[8] == '1' then
   local act, ip, ua = ARGV[9], ARGV[12], ARGV[13]
   exp, idle = ARGV[10], ARGV[11]
-  -- The user agent goes into three fields, as encodeRecord splits it.
-  local f = {'act', act, 'exp', exp, 'idle', idle, 'lip', ip, 'lua', string.sub(ua, 1, UAPART),
-    'lua2', string.sub(ua, UAPART + 1, 2 * UAPART), 'lua3', string.sub(ua, 2 * UAPART + 1), 'path', ARGV[14]}
-  if ip ~= cur[7] then f[#f + 1] = 'ipc'; f[#f + 1] = '1' end
-  if ua ~= (cur[8] or '') .. (cur[10] or '') .. (cur[11] or '') then f[#f + 1] = 'uac'; f[#f + 1] = '1' end
+  -- The user agent goes into three fields, as encodeRecord splits it; an
+  -- empty part is written only over one the record has.
+  local f = {'act', act, 'exp', exp, 'idle', idle, 'lip', ip, 'lua', string.sub(ua, 1, UAPART), 'path', ARGV[14]}
+  local ua2, ua3 = string.sub(ua, UAPART + 1, 2 * UAPART), string.sub(ua, 2 * UAPART + 1)
+  if ua2 ~= '' or cur[15] then f[#f + 1] = 'lua2'; f[#f + 1] = ua2 end
+  if ua3 ~= '' or cur[16] then f[#f + 1] = 'lua3'; f[#f + 1] = ua3 end
+  -- A missing fip or fua is the last one (see recordFields): written out
+  -- here before the last one changes.
+  if ip ~= (cur[7] or cur[13] or '') then
+    f[#f + 1] = 'ipc'; f[#f + 1] = '1'
+    if not cur[7] then f[#f + 1] = 'fip'; f[#f + 1] = cur[13] or '' end
+  end
+  local lua = (cur[14] or '') .. (cur[15] or '') .. (cur[16] or '')
+  local fua = lua
+  if cur[8] then fua = cur[8] .. (cur[10] or '') .. (cur[11] or '') end
+  if ua ~= fua then
+    f[#f + 1] = 'uac'; f[#f + 1] = '1'
+    if not cur[8] then
+      f[#f + 1] = 'fua'; f[#f + 1] = cur[14] or ''
+      if (cur[15] or '') ~= '' then f[#f + 1] = 'fua2'; f[#f + 1] = cur[15] end
+      if (cur[16] or '') ~= '' then f[#f + 1] = 'fua3'; f[#f + 1] = cur[16] end
+    end
+  end
   redis.call('HSET', rk, unpack(f))
   local role, user = cur[2], cur[3]
   local dl = n2s(deadline(exp, idle, life))
