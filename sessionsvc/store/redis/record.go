@@ -178,6 +178,13 @@ func decodeRecordMap(m map[string]string) (store.Record, error) {
 	return r, perr
 }
 
+// blobParts is the most fields an ended entry splits its blob into:
+// _blob, then _blob2 to _blob{blobParts}, each of at most uaPart bytes, so
+// that the entry stays a listpack hash like the record it was renamed
+// from. A longer blob, and the blob of an archive or of an entry written
+// by an older version, is in _blob whole.
+const blobParts = 32
+
 // Ended-entry and archive hashes hold the record fields plus these.
 const (
 	fieldBlob       = "_blob"
@@ -257,6 +264,13 @@ func decodeEnded(m map[string]string) (store.EndedSession, error) {
 		},
 	}
 	if b, ok := m[fieldBlob]; ok {
+		for i := 2; ; i++ {
+			p, ok := m[fieldBlob+strconv.Itoa(i)]
+			if !ok {
+				break
+			}
+			b += p
+		}
 		e.Blob = []byte(b)
 	}
 	return e, nil

@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -139,4 +141,45 @@ func TestRecordLeavesOutRepeats(t *testing.T) {
 		t.Fatalf("Archived = %v, %v", ok, err)
 	}
 	check("Archived", arch.Record)
+}
+
+// TestEndedBlobParts checks that an ended entry keeps the blob in parts
+// that leave it a listpack hash, up to blobParts parts, whole beyond, and
+// that Ended gives every blob back byte for byte.
+func TestEndedBlobParts(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newStore(t, srv)
+	ctx := t.Context()
+	now := baseTime()
+	for _, n := range []int{0, 1, uaPart, uaPart + 1, 300, blobParts * uaPart, blobParts*uaPart + 1, 5000} {
+		sid := fmt.Sprintf("s-%d", n)
+		rec := record(sid, "u-"+sid, "analyst", now)
+		if _, err := s.Create(ctx, rec, 3, now, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		blob := make([]byte, n)
+		for i := range blob {
+			blob[i] = byte(i * 7)
+		}
+		if err := s.CommitCtx(store.WithCommit(ctx, store.CommitInfo{SID: sid}), rec.TokenHash, blob, rec.ExpiresAt); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.End(ctx, sid, store.Tombstone{Reason: store.ReasonLogout, Actor: "u", At: now}, time.Hour); !ok || err != nil {
+			t.Fatalf("End = %v, %v", ok, err)
+		}
+		enc, err := redigo.String(srv.Do("OBJECT", "ENCODING", s.prefix+"e:"+sid))
+		if want := "listpack"; err != nil || (n <= blobParts*uaPart && enc != want) {
+			t.Errorf("entry with a blob of %d bytes: encoding %q, %v; want %s", n, enc, err, want)
+		}
+		ended, err := s.Ended(ctx, now, 100)
+		if err != nil || len(ended) != 1 {
+			t.Fatalf("Ended = %d, %v", len(ended), err)
+		}
+		if !bytes.Equal(ended[0].Blob, blob) || ended[0].Blob == nil {
+			t.Errorf("blob of %d bytes came back as %d bytes", n, len(ended[0].Blob))
+		}
+		if err := s.Purge(ctx, sid); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

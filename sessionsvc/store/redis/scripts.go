@@ -22,6 +22,10 @@ local P = ARGV[1]
 local F = ` + luaStringList(recordFields) + `
 local FDEF = ` + luaStringMap(recordDefaults) + `
 local UAPART = ` + strconv.Itoa(uaPart) + `
+-- BLOBF are the fields of an ended entry that hold its blob in parts of at
+-- most UAPART bytes (see blobParts).
+local BLOBF = {'_blob'}
+for i = 2, ` + strconv.Itoa(blobParts) + ` do BLOBF[i] = '_blob' .. i end
 local FI = {}
 for i, f in ipairs(F) do FI[f] = i end
 local function n2s(x) return string.format('%d', x) end
@@ -186,14 +190,16 @@ end
 -- it returns the tombstone fields {sid, th, user, reason, actor, note, at}
 -- of each session it ended, in the order of sids.
 local function end_batch(sids, reason, actor, note, at, keep, endedTTL, stateAt, acc, tombs)
-  local got, gs, seen = {}, {}, {}
+  local got, gs, rks, seen = {}, {}, {}, {}
   for _, sid in ipairs(sids) do
     if not seen[sid] then
       seen[sid] = true
-      local r = redis.call('HMGET', rkey(sid), 'th', 'user', 'role', 'sv', 'sx')
+      local rk = rkey(sid)
+      local r = redis.call('HMGET', rk, 'th', 'user', 'role', 'sv', 'sx')
       if r[1] then
         got[#got + 1] = r
         gs[#gs + 1] = sid
+        rks[#rks + 1] = rk
       end
     end
   end
@@ -212,7 +218,7 @@ local function end_batch(sids, reason, actor, note, at, keep, endedTTL, stateAt,
     end
   end
   acc.at, acc.endedTTL = at, endedTTL
-  local atn = tonumber(at)
+  local rs = n2s(tonumber(at) + keep)
   local who, all = xlist(acc, ':who'), xlist(acc, '')
   for i, r in ipairs(got) do
     local sid, th, user, role, sv, sx = gs[i], r[1], r[2], r[3], r[4], r[5]
@@ -252,10 +258,9 @@ local function end_batch(sids, reason, actor, note, at, keep, endedTTL, stateAt,
     l[#l + 1] = at
     l[#l + 1] = sid
     local ek = P .. 'e:' .. sid
-    redis.call('RENAME', rkey(sid), ek)
-    local blob = blobs[i]
+    redis.call('RENAME', rks[i], ek)
+    local h = {'_reason', why, '_actor', actor, '_note', note, '_at', at}
     if why ~= 'logout' and keep > 0 then
-      local rs = n2s(atn + keep)
       acc.ready[n] = rs
       acc.rpf[n] = true
       l = xr[2]
@@ -264,19 +269,23 @@ local function end_batch(sids, reason, actor, note, at, keep, endedTTL, stateAt,
       l = xr[3]
       l[#l + 1] = at
       l[#l + 1] = sid
-      if blob then
-        redis.call('HSET', ek, '_reason', why, '_actor', actor, '_note', note, '_at', at, '_ru', rs, '_blob', blob)
-      else
-        redis.call('HSET', ek, '_reason', why, '_actor', actor, '_note', note, '_at', at, '_ru', rs)
-      end
+      h[9], h[10] = '_ru', rs
     else
       acc.ready[n] = at
-      if blob then
-        redis.call('HSET', ek, '_reason', why, '_actor', actor, '_note', note, '_at', at, '_blob', blob)
-      else
-        redis.call('HSET', ek, '_reason', why, '_actor', actor, '_note', note, '_at', at)
+    end
+    -- The blob goes in parts that keep the entry a listpack hash, as the
+    -- record was, unless it is too long for that.
+    local blob = blobs[i]
+    if blob and #blob > #BLOBF * UAPART then
+      h[#h + 1] = '_blob'
+      h[#h + 1] = blob
+    elseif blob then
+      for p = 1, math.max(1, math.ceil(#blob / UAPART)) do
+        h[#h + 1] = BLOBF[p]
+        h[#h + 1] = string.sub(blob, (p - 1) * UAPART + 1, p * UAPART)
       end
     end
+    redis.call('HSET', ek, unpack(h))
     redis.call('PEXPIRE', ek, endedTTL)
     if keep > 0 then
       local tail = acc.tail[why]
@@ -284,8 +293,8 @@ local function end_batch(sids, reason, actor, note, at, keep, endedTTL, stateAt,
         tail = ',' .. string.sub(cjson.encode({reason = why, actor = actor, note = note, at = at}), 2)
         acc.tail[why] = tail
       end
-      local head = cjson.encode({sid = sid, th = th, user = user})
-      redis.call('SET', P .. 't:' .. th, string.sub(head, 1, -2) .. tail, 'PX', keep)
+      redis.call('SET', P .. 't:' .. th, '{"sid":' .. cjson.encode(sid) .. ',"th":' .. cjson.encode(th) ..
+        ',"user":' .. cjson.encode(user) .. tail, 'PX', keep)
     end
     if tombs then out[#out + 1] = {sid, th, user, why, actor, note, at} end
   end
