@@ -22,7 +22,11 @@ import (
 // Set-Cookie. Errors are rendered here, inside the hook's reach.
 func (h *Handler) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r, err := h.sessions.Load(c.Request())
+		r := c.Request()
+		if r.Method == http.MethodGet && statePages[c.Path()] {
+			r = sessionsvc.PrefetchState(r)
+		}
+		r, err := h.sessions.Load(r)
 		if err != nil {
 			return err // store unreachable: 503, and the browser's cookie is left alone
 		}

@@ -12,6 +12,17 @@ import (
 )
 
 // Register mounts every route and the whole middleware stack on e.
+// statePages are the GET routes whose handler reads the signed-in session's
+// own state: withSession has Load read it with the blob, one store round
+// trip for both (sessionsvc.PrefetchState). A route missing here costs a
+// second round trip, one listed wrongly a wasted state read.
+var statePages = map[string]bool{
+	"/workspace":                  true,
+	"/workspace/analyses/current": true,
+	"/api/v1/session":             true,
+	"/api/v1/analyses/:id":        true,
+}
+
 func (h *Handler) Register(e *echo.Echo) {
 	e.HTTPErrorHandler = h.errorHandler
 	e.IPExtractor = echo.ExtractIPDirect() // client IPs come from sessionsvc's trusted-proxy rules

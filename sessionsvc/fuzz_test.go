@@ -282,7 +282,7 @@ func FuzzSealedBlob(f *testing.F) {
 		if ok || got != nil || !errors.As(err, &be) || !errors.Is(err, errCorruptBlob) {
 			t.Fatalf("FindCtx(arbitrary %q) = %q, %v, %v", raw, got, ok, err)
 		}
-		if len(raw) >= 2 && raw[0] == blobMagic && int(raw[1]) <= len(raw)-2 {
+		if len(raw) >= 2 && raw[0] == store.BlobEnvelope && int(raw[1]) <= len(raw)-2 {
 			if want := string(raw[2 : 2+int(raw[1])]); be.sid != want {
 				t.Fatalf("blobError sid %q, want %q", be.sid, want)
 			}

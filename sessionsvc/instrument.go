@@ -27,6 +27,20 @@ func (s instrumented) FindCtx(ctx context.Context, tokenHash string) ([]byte, bo
 	return r0, r1, err
 }
 
+// FindWithState passes store.StateFinder through, when the store has it;
+// state is nil when it does not.
+func (s instrumented) FindWithState(ctx context.Context, tokenHash string) ([]byte, bool, *store.FoundState, error) {
+	sf, ok := s.Store.(store.StateFinder)
+	if !ok {
+		b, found, err := s.FindCtx(ctx, tokenHash)
+		return b, found, nil, err
+	}
+	start := time.Now()
+	b, found, state, err := sf.FindWithState(ctx, tokenHash)
+	s.m.ObserveStore("FindWithState", time.Since(start), err)
+	return b, found, state, err
+}
+
 func (s instrumented) CommitCtx(ctx context.Context, tokenHash string, b []byte, expiry time.Time) error {
 	start := time.Now()
 	err := s.Store.CommitCtx(ctx, tokenHash, b, expiry)

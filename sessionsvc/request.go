@@ -291,6 +291,7 @@ func (s *Service) renew(ctx context.Context, st *reqState, role string) error {
 // landed (sign-in, refresh) call it earlier themselves. Calls after the first
 // do nothing, so a response carries at most one session Set-Cookie.
 func (s *Service) Save(ctx context.Context, w http.ResponseWriter) error {
+	prefetchFrom(ctx).drop()
 	st := stateFrom(ctx)
 	if st == nil {
 		return nil

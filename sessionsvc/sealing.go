@@ -84,8 +84,6 @@ type sealedBlobs struct {
 	ring *seal.Keyring
 }
 
-const blobMagic = 'E'
-
 // blobError is a stored blob that cannot be used; sid is set when the envelope
 // named one.
 type blobError struct {
@@ -97,18 +95,30 @@ func (e *blobError) Error() string { return fmt.Sprintf("sessionsvc: session blo
 func (e *blobError) Unwrap() error { return errCorruptBlob }
 
 func (b sealedBlobs) FindCtx(ctx context.Context, tokenHash string) ([]byte, bool, error) {
-	raw, ok, err := b.Store.FindCtx(ctx, tokenHash)
+	var (
+		raw   []byte
+		ok    bool
+		state *store.FoundState
+		err   error
+	)
+	pf := prefetchFrom(ctx)
+	if sf, can := b.Store.(store.StateFinder); can && pf != nil {
+		raw, ok, state, err = sf.FindWithState(ctx, tokenHash)
+	} else {
+		raw, ok, err = b.Store.FindCtx(ctx, tokenHash)
+	}
 	if err != nil || !ok {
 		return raw, ok, err
 	}
-	if len(raw) < 2 || raw[0] != blobMagic || int(raw[1]) > len(raw)-2 {
+	sid, env := store.BlobSID(raw)
+	if !env {
 		return nil, false, &blobError{err: errors.New("not a sealed blob")}
 	}
-	sid := string(raw[2 : 2+int(raw[1])])
-	plain, err := b.ring.Open(raw[2+int(raw[1]):], blobAD(tokenHash, sid))
+	plain, err := b.ring.Open(raw[2+len(sid):], blobAD(tokenHash, sid))
 	if err != nil {
 		return nil, false, &blobError{sid: sid, err: err}
 	}
+	pf.set(sid, state)
 	return plain, true, nil
 }
 
@@ -125,7 +135,7 @@ func (b sealedBlobs) CommitCtx(ctx context.Context, tokenHash string, plain []by
 		return fmt.Errorf("sessionsvc: seal blob: %w", err)
 	}
 	env := make([]byte, 0, 2+len(info.SID)+len(sealed))
-	env = append(env, blobMagic, byte(len(info.SID)))
+	env = append(env, store.BlobEnvelope, byte(len(info.SID)))
 	env = append(env, info.SID...)
 	env = append(env, sealed...)
 	return b.Store.CommitCtx(ctx, tokenHash, env, expiry)

@@ -80,7 +80,16 @@ func checkCategory(cat string) error {
 // State returns a session's whole state with defaults for what was never
 // written. It reads live sessions and ended ones not yet archived.
 func (s *Service) State(ctx context.Context, sid string) (State, error) {
-	doc, ok, err := s.st.GetState(ctx, sid)
+	var (
+		doc store.StateDoc
+		ok  bool
+		err error
+	)
+	if fs, hit := prefetchFrom(ctx).take(sid); hit {
+		doc, ok = fs.Doc, fs.Found
+	} else {
+		doc, ok, err = s.st.GetState(ctx, sid)
+	}
 	switch {
 	case err != nil:
 		return State{}, s.unavailable("get state", err)
@@ -174,6 +183,7 @@ func (s *Service) UpdateState(ctx context.Context, sid, cat string, expect int64
 }
 
 func (s *Service) writeState(ctx context.Context, sid string, u store.StateUpdate) (Versions, error) {
+	prefetchFrom(ctx).drop()
 	v, err := s.st.UpdateState(ctx, sid, u)
 	switch {
 	case errors.Is(err, store.ErrSessionGone):
@@ -327,6 +337,7 @@ func (s *Service) initState(ctx context.Context, sid, user string, c sessionCont
 			return "", "", err
 		}
 	}
+	prefetchFrom(ctx).drop()
 	_, err = s.st.UpdateState(ctx, sid, u)
 	if err != nil && !errors.Is(err, store.ErrSessionGone) {
 		return "", "", s.unavailable("init state", err)
