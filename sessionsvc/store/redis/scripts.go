@@ -24,10 +24,8 @@ local FDEF = ` + luaStringMap(recordDefaults) + `
 local UAPART = ` + strconv.Itoa(uaPart) + `
 -- BLOBF are the fields of an ended entry that hold its blob in parts of at
 -- most UAPART bytes (see blobParts).
-local BLOBF = {'_blob'}
-for i = 2, ` + strconv.Itoa(blobParts) + ` do BLOBF[i] = '_blob' .. i end
-local FI = {}
-for i, f in ipairs(F) do FI[f] = i end
+local BLOBF = ` + luaStringList(blobFieldNames()) + `
+local FI = ` + luaIndexMap(recordFields) + `
 local function n2s(x) return string.format('%d', x) end
 local function rkey(sid) return P .. 's:' .. sid end
 local function bkey(th) return P .. 'b:' .. th end
@@ -68,8 +66,7 @@ end
 local CATS = ` + luaStringList(store.Categories) + `
 -- CATV are the meta hash's version fields of CATS: a category's hash and
 -- snapshots exist only once its version does.
-local CATV = {}
-for i, c in ipairs(CATS) do CATV[i] = 'v:' .. c end
+local CATV = ` + luaStringList(prefixed("v:", store.Categories)) + `
 local function stkey(sid, cat) return P .. 'st:' .. sid .. ':' .. cat end
 local function sskey(sid, cat) return P .. 'ss:' .. sid .. ':' .. cat end
 local function smkey(sid) return P .. 'sm:' .. sid end
