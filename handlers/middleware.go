@@ -33,11 +33,22 @@ func (h *Handler) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(r)
 		ctx := r.Context()
 		res := c.Response()
+		// The request's event is queued when its status is known, before
+		// the body goes out: a client that has read the answer (which
+		// may carry a Content-Length) finds it counted.
+		recorded := false
+		record := func() {
+			if !recorded {
+				recorded = true
+				h.recordRequest(c)
+			}
+		}
 		res.Before(func() {
 			if err := h.sessions.Save(ctx, res); err != nil {
 				// The page is already chosen; the activity write is lost, not the session.
 				h.log.WarnContext(ctx, "save session", slog.String("error", err.Error()))
 			}
+			record()
 		})
 		if err := next(c); err != nil {
 			c.Error(err)
@@ -47,7 +58,7 @@ func (h *Handler) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 				h.log.WarnContext(ctx, "save session", slog.String("error", err.Error()))
 			}
 		}
-		h.recordRequest(c)
+		record()
 		return nil
 	}
 }
