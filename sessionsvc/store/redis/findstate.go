@@ -20,8 +20,9 @@ local n = string.byte(b, 2)
 if string.byte(b, 1) ~= ` + fmt.Sprint(store.BlobEnvelope) + ` or not n or #b < 2 + n then return {b} end
 local sid = string.sub(b, 3, 2 + n)
 local out = read_state(sid)
-table.insert(out, 1, redis.call('EXISTS', P .. 'e:' .. sid))
-table.insert(out, 1, redis.call('EXISTS', rkey(sid)))
+local live = redis.call('EXISTS', rkey(sid))
+table.insert(out, 1, live == 1 and 0 or redis.call('EXISTS', P .. 'e:' .. sid))
+table.insert(out, 1, live)
 table.insert(out, 1, b)
 return out
 `)

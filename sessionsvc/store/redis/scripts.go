@@ -86,8 +86,14 @@ end
 -- read_state returns the meta hash and each category hash (HGETALL replies,
 -- in CATS order) of sid.
 local function read_state(sid)
-  local out = {redis.call('HGETALL', smkey(sid))}
-  for _, c in ipairs(CATS) do out[#out + 1] = redis.call('HGETALL', stkey(sid, c)) end
+  local meta = redis.call('HGETALL', smkey(sid))
+  local has = {}
+  for i = 1, #meta, 2 do has[meta[i]] = true end
+  local out = {meta}
+  -- A category without a version has no hash: no call for it.
+  for i, c in ipairs(CATS) do
+    out[#out + 1] = has[CATV[i]] and redis.call('HGETALL', stkey(sid, c)) or {}
+  end
   return out
 end
 -- drop_ended removes an ended session's entry, state, snapshots and recovery

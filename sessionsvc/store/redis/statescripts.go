@@ -113,13 +113,14 @@ end
 return {1, cur, sv}
 `)
 
-// scriptGetState: ARGV P, sid. Returns {record exists, ended entry exists,
-// then read_state}.
+// scriptGetState: ARGV P, sid. Returns {record exists, ended entry exists
+// (0 when the record exists: not asked), then read_state}.
 var scriptGetState = newScript(`
 local sid = ARGV[2]
 local out = read_state(sid)
-table.insert(out, 1, redis.call('EXISTS', P .. 'e:' .. sid))
-table.insert(out, 1, redis.call('EXISTS', rkey(sid)))
+local live = redis.call('EXISTS', rkey(sid))
+table.insert(out, 1, live == 1 and 0 or redis.call('EXISTS', P .. 'e:' .. sid))
+table.insert(out, 1, live)
 return out
 `)
 
