@@ -27,12 +27,14 @@ import (
 // no fua2, fua3, lua2 or lua3, which read as empty.
 //
 // Create leaves out what a new record would repeat or hold as a default
-// (recordDefaults), about 190 bytes of a typical record: the first IP
+// (recordDefaults), about 220 bytes of a typical record: the first IP
 // while it equals the last (fip), the first user agent while it equals the
-// last (fua, fua2, fua3), and fields that are empty or "0". A missing fip
-// reads as lip, a missing fua as the last agent (the commit script writes
-// them before the last ones change), any other missing field as its
-// default. Records of older versions have every field and read the same.
+// last (fua, fua2, fua3), the authentication time when it is the creation
+// time (auth), and fields that hold their default ("", "0", or "idle" for
+// the processing status). A missing fip reads as lip, a missing fua as the
+// last agent (the commit script writes them before the last ones change),
+// a missing auth as cre, any other missing field as its default. Records
+// of older versions have every field and read the same.
 var recordFields = []string{
 	"sid", "th", "user", "role", "cre", "auth", "act", "exp", "idle", "life",
 	"fip", "lip", "fua", "lua", "ipc", "uac", "dev", "fp", "path", "proc",
@@ -42,7 +44,7 @@ var recordFields = []string{
 // recordDefaults are the fields that Create leaves out of a new record when
 // they hold this value (see recordFields).
 var recordDefaults = map[string]string{
-	"ipc": "0", "uac": "0", "prog": "0", "sv": "0", "rf": "", "proc": "",
+	"ipc": "0", "uac": "0", "prog": "0", "sv": "0", "rf": "", "proc": "idle",
 	"dev": "", "fp": "", "path": "", "fua2": "", "fua3": "", "lua2": "", "lua3": "",
 }
 
@@ -138,6 +140,13 @@ func decodeRecordMap(m map[string]string) (store.Record, error) {
 		}
 		return n
 	}
+	// str reads a field that a record may leave out as its default.
+	str := func(f string) string {
+		if s, ok := m[f]; ok {
+			return s
+		}
+		return recordDefaults[f]
+	}
 	tm := func(f string) time.Time {
 		if _, ok := m[f]; !ok {
 			return time.Time{}
@@ -164,7 +173,7 @@ func decodeRecordMap(m map[string]string) (store.Record, error) {
 		Device:          m["dev"],
 		Fingerprint:     m["fp"],
 		Path:            m["path"],
-		Processing:      m["proc"],
+		Processing:      str("proc"),
 		Progress:        int(num("prog")),
 		StateVersion:    num("sv"),
 		RecoveredFrom:   m["rf"],
@@ -174,6 +183,9 @@ func decodeRecordMap(m map[string]string) (store.Record, error) {
 	}
 	if _, ok := m["fua"]; !ok {
 		r.FirstUserAgent = r.LastUserAgent
+	}
+	if _, ok := m["auth"]; !ok {
+		r.AuthenticatedAt = r.CreatedAt
 	}
 	return r, perr
 }

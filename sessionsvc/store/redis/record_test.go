@@ -25,7 +25,7 @@ func TestRecordLeavesOutRepeats(t *testing.T) {
 	ctx := t.Context()
 	now := baseTime()
 	rec := realisticRecord("ana", "analyst", now)
-	rec.Processing, rec.Fingerprint = "", ""
+	rec.Processing, rec.Fingerprint = "idle", ""
 	if _, err := s.Create(ctx, rec, 3, now, time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestRecordLeavesOutRepeats(t *testing.T) {
 		}
 		return ks
 	}
-	for _, f := range []string{"fip", "fua", "fua2", "fua3", "ipc", "uac", "prog", "sv", "rf", "proc", "fp", "lua3"} {
+	for _, f := range []string{"fip", "fua", "fua2", "fua3", "auth", "ipc", "uac", "prog", "sv", "rf", "proc", "fp", "lua3"} {
 		if slices.Contains(fields(), f) {
 			t.Errorf("new record has field %s", f)
 		}
@@ -93,9 +93,11 @@ func TestRecordLeavesOutRepeats(t *testing.T) {
 	get("after a short agent", want)
 
 	// A record whose first and last differ at Create keeps both; an empty
-	// first one stays empty.
+	// first one stays empty; so do an authentication time other than the
+	// creation and an empty processing status.
 	other := realisticRecord("bob", "analyst", now)
 	other.FirstIP, other.FirstUserAgent = "", ""
+	other.AuthenticatedAt, other.Processing = now.Add(-time.Minute), ""
 	if _, err := s.Create(ctx, other, 3, now, time.Hour); err != nil {
 		t.Fatal(err)
 	}

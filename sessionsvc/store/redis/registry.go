@@ -75,8 +75,9 @@ func (s *Store) Create(ctx context.Context, rec store.Record, max int, now time.
 // its ended entry.
 func (s *Store) createArgs(rec store.Record, max int, now time.Time, keep time.Duration) []any {
 	endedTTL := s.endedTTL(keep)
+	sx := (s.ttlAt(rec.LifetimeAt) + endedTTL + 999) / 1000 // unix seconds, rounded up
 	args := []any{millis(now), max, keep.Milliseconds(), endedTTL, s.ttlAt(rec.Deadline()),
-		s.stateAt(endedTTL), s.ttlAt(rec.LifetimeAt) + endedTTL}
+		s.stateAt(endedTTL), sx}
 	return append(args, encodeRecord(rec)...)
 }
 

@@ -227,7 +227,7 @@ local function end_batch(sids, reason, actor, note, at, keep, endedTTL, stateAt,
     local sid, th, user, role, sv, sx = gs[i], r[1], r[2], r[3], r[4], r[5]
     local why = reason
     if type(reason) == 'table' then why = reason[sid] end
-    if sv and sv ~= '0' and not (sx and tonumber(sx) >= stateAt) then
+    if sv and sv ~= '0' and not (sx and tonumber(sx) * 1000 >= stateAt) then
       local mk = smkey(sid)
       local v = redis.call('HMGET', mk, unpack(CATV))
       redis.call('PEXPIRE', mk, endedTTL)
@@ -388,9 +388,10 @@ func newScript(body string) *redigo.Script {
 // the tombstones of the sessions it ended, or an error reply if the sid
 // exists.
 //
-// The record keeps stateExpireAt as its sx field (not in recordFields):
-// every state key of the session expires then (UpdateState writes it with
-// PEXPIREAT sx), which is after the record's own safety net and after the
+// The record keeps stateExpireAt (unix seconds, rounded up: 5 bytes in a
+// listpack instead of 9) as its sx field (not in recordFields): every
+// state key of the session expires then (UpdateState writes it with
+// EXPIREAT sx), which is after the record's own safety net and after the
 // ended entry's if the session ends before its lifetime plus Grace with a
 // recovery window no longer than keep. So neither a touch nor the end has
 // to move the state's TTL; a touch that pushes the record's expiry past sx
@@ -451,9 +452,10 @@ local ended = end_batch(due, why, 'system', '', ARGV[2], keep, endedTTL, stateAt
 flush_ended(acc)
 -- Leave out what the record would repeat or hold as a default (see
 -- recordFields): a missing fip reads as lip, a missing fua as the last
--- user agent.
+-- user agent, a missing auth as cre.
 local skip = {}
 if v['fip'] == v['lip'] then skip['fip'] = true end
+if v['auth'] == v['cre'] then skip['auth'] = true end
 if v['fua'] == v['lua'] and v['fua2'] == v['lua2'] and v['fua3'] == v['lua3'] then
   skip['fua'], skip['fua2'], skip['fua3'] = true, true, true
 end
@@ -522,8 +524,8 @@ if ARGV[8] == '1' then
   -- record's expiry unless the session is touched past its lifetime; a
   -- record of an older version has no sx, and its state follows its TTL.
   local sx = cur[12]
-  if not sx or tonumber(at) > tonumber(sx) then
-    if sx then redis.call('HSET', rk, 'sx', at) end
+  if not sx or tonumber(at) > tonumber(sx) * 1000 then
+    if sx then redis.call('HSET', rk, 'sx', n2s(math.ceil(tonumber(at) / 1000))) end
     if cur[9] and cur[9] ~= '0' then expire_state(sid, 'PEXPIREAT', at) end
   end
 end

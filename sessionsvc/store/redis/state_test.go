@@ -199,7 +199,7 @@ func TestStateTTLs(t *testing.T) {
 
 	// A touch whose record expiry passes sx (a clock far off) raises sx.
 	rec3 := writeState(t, s, "s3", now)
-	low := time.Now().Add(time.Minute).UnixMilli()
+	low := time.Now().Add(time.Minute).Unix()
 	if _, err := srv.Do("HSET", s.prefix+"s:s3", "sx", low); err != nil {
 		t.Fatal(err)
 	}

@@ -99,9 +99,9 @@ redis.call('HSET', rk, 'sv', n2s(sv))
 -- older version has none, and its state lives as long as the record (the
 -- commit script keeps them together).
 if r[4] then
-  redis.call('PEXPIREAT', mk, r[4])
-  redis.call('PEXPIREAT', sk, r[4])
-  if snapped then redis.call('PEXPIREAT', ssk, r[4]) end
+  redis.call('EXPIREAT', mk, r[4])
+  redis.call('EXPIREAT', sk, r[4])
+  if snapped then redis.call('EXPIREAT', ssk, r[4]) end
 else
   local ttl = redis.call('PTTL', rk)
   if ttl > 0 then

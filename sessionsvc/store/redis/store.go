@@ -15,7 +15,7 @@
 //
 //	P b:{tokenhash}          session blob (string: GET, SET by a script)
 //	P s:{sid}                registry record (hash, fields in recordFields,
-//	                         and sx: its state keys' expiry, unix ms)
+//	                         and sx: its state keys' expiry, unix s)
 //	P ix:{kind}:r:{role}     live sessions of a role by last activity,
 //	                         creation and deadline (kind act, cre, dl:
 //	                         sorted sets, unix ms scores); there are no
