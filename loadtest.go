@@ -38,7 +38,7 @@ const loadtestUsage = `usage:
 Drives the server over HTTP with simulated analysts, for -duration after a
 -warmup, then prints req/s, p50/p95/p99 latency, errors, Redis commands and
 round trips per request (storage.backend redis) and the server's memory.
-A progress line goes to standard error every second; Ctrl-C stops early and
+A progress line goes to standard error every second and at the end; Ctrl-C stops early and
 still prints the results.
 
 Without -url it starts the server in this process, on a free 127.0.0.1 port,

@@ -392,6 +392,10 @@ func runLoad(ctx context.Context, tgt ltTarget, vus []*ltVU, mix ltMix, d time.D
 			})
 		})
 	}
+	line := func() {
+		el := time.Since(start)
+		fmt.Fprintf(progress, "%s: %3.0fs %8.0f req/s %6d errors\n", label, el.Seconds(), float64(done.Load())/el.Seconds(), failed.Load())
+	}
 	stop := make(chan struct{})
 	progressDone := make(chan struct{})
 	go func() {
@@ -403,8 +407,7 @@ func runLoad(ctx context.Context, tgt ltTarget, vus []*ltVU, mix ltMix, d time.D
 			case <-stop:
 				return
 			case <-tick.C:
-				el := time.Since(start)
-				fmt.Fprintf(progress, "%s: %3.0fs %8.0f req/s %6d errors\n", label, el.Seconds(), float64(done.Load())/el.Seconds(), failed.Load())
+				line()
 			}
 		}
 	}()
@@ -412,6 +415,7 @@ func runLoad(ctx context.Context, tgt ltTarget, vus []*ltVU, mix ltMix, d time.D
 	out := &ltLoad{elapsed: time.Since(start)}
 	close(stop)
 	<-progressDone
+	line() // the last one, also for a run shorter than a tick
 	for i := range per {
 		for k := range ltKinds {
 			out.count[k] += per[i].count[k]
