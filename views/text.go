@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/a-h/templ"
 
@@ -24,11 +26,7 @@ const (
 // around the parts is escaped like any templ text.
 func richText(id string, parts map[string]templ.Component) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		data := make(map[string]any, len(parts))
-		for name := range parts {
-			data[name] = markOpen + name + markClose
-		}
-		s := i18n.T(ctx, id, data)
+		s := richMessage(ctx, id, parts)
 		for s != "" {
 			i := strings.Index(s, markOpen)
 			j := strings.Index(s, markClose)
@@ -106,3 +104,33 @@ func loginLangURL(l i18n.Locale, next string) templ.SafeURL {
 }
 
 func isLocale(ctx context.Context, l i18n.Locale) bool { return i18n.FromContext(ctx) == l }
+
+// richMessage is the message id with each placeholder named in parts
+// replaced by its marked name. It depends only on the locale, the id and the
+// names, all from the code, so it is rendered once for each and kept.
+func richMessage(ctx context.Context, id string, parts map[string]templ.Component) string {
+	names := make([]string, 0, len(parts))
+	for name := range parts {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	key := richKey{i18n.FromContext(ctx), id, strings.Join(names, ",")}
+	if s, ok := richMessages.Load(key); ok {
+		return s.(string)
+	}
+	data := make(map[string]any, len(parts))
+	for _, name := range names {
+		data[name] = markOpen + name + markClose
+	}
+	s := i18n.T(ctx, id, data)
+	richMessages.Store(key, s)
+	return s
+}
+
+type richKey struct {
+	locale    i18n.Locale
+	id, names string
+}
+
+// richMessages holds richMessage's results by richKey.
+var richMessages sync.Map

@@ -30,7 +30,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"sync"
+	"strings"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"go.yaml.in/yaml/v3"
@@ -113,26 +113,14 @@ func N(ctx context.Context, id string, count int, args ...any) string {
 }
 
 func (m messages) localize(l Locale, id string, count *int, args []any) string {
-	if count != nil || len(args) > 0 {
-		return m.localizeUncached(l, id, count, args)
+	if count == nil && len(args) == 0 {
+		// A message without placeholders reads the same every time: a
+		// page asks for dozens, and go-i18n executes a template for each.
+		if s, ok := m.plain[l][id]; ok {
+			return s
+		}
 	}
-	// A message without arguments always reads the same in a locale: a
-	// page asks for dozens, and go-i18n executes a template for each.
-	key := plainKey{l, id}
-	if s, ok := m.plain.Load(key); ok {
-		return s.(string)
-	}
-	s := m.localizeUncached(l, id, nil, nil)
-	if s != id { // only catalog messages, however ids are made
-		m.plain.Store(key, s)
-	}
-	return s
-}
-
-// plainKey names a message without arguments in a locale.
-type plainKey struct {
-	l  Locale
-	id string
+	return m.localizeUncached(l, id, count, args)
 }
 
 func (m messages) localizeUncached(l Locale, id string, count *int, args []any) string {
@@ -193,9 +181,10 @@ var catalog = mustLoad(localeFiles)
 type messages struct {
 	bundle     *goi18n.Bundle
 	localizers map[Locale]*goi18n.Localizer
-	// plain caches the catalog's messages asked for without arguments,
-	// by plainKey: at most every message in every locale.
-	plain *sync.Map
+	// plain holds, per locale, every message of the catalogs that has no
+	// placeholder, as localizeUncached renders it; built by load, read
+	// only after.
+	plain map[Locale]map[string]string
 }
 
 // mustLoad parses the catalogs. They are compiled in, so a broken one is a
@@ -215,14 +204,40 @@ func load(fsys fs.FS) (messages, error) {
 	if err != nil {
 		return messages{}, err
 	}
+	var files []*goi18n.MessageFile
 	for _, name := range names {
-		if _, err := b.LoadMessageFileFS(fsys, name); err != nil {
+		f, err := b.LoadMessageFileFS(fsys, name)
+		if err != nil {
 			return messages{}, fmt.Errorf("i18n: %s: %w", path.Base(name), err)
 		}
+		files = append(files, f)
 	}
-	m := messages{bundle: b, localizers: make(map[Locale]*goi18n.Localizer), plain: new(sync.Map)}
+	m := messages{bundle: b, localizers: make(map[Locale]*goi18n.Localizer), plain: make(map[Locale]map[string]string)}
 	for _, l := range Supported() {
 		m.localizers[l] = goi18n.NewLocalizer(b, string(l))
 	}
+	for _, l := range Supported() {
+		m.plain[l] = make(map[string]string)
+		for _, f := range files {
+			for _, msg := range f.Messages {
+				if hasPlaceholder(msg) {
+					continue
+				}
+				if s := m.localizeUncached(l, msg.ID, nil, nil); s != msg.ID {
+					m.plain[l][msg.ID] = s
+				}
+			}
+		}
+	}
 	return m, nil
+}
+
+// hasPlaceholder tells a message whose text depends on its arguments.
+func hasPlaceholder(m *goi18n.Message) bool {
+	for _, form := range []string{m.Zero, m.One, m.Two, m.Few, m.Many, m.Other} {
+		if strings.Contains(form, "{{") {
+			return true
+		}
+	}
+	return false
 }

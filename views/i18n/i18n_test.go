@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -141,27 +142,35 @@ func TestLoadRejectsBadYAML(t *testing.T) {
 	}
 }
 
-// TestPlainMessageCache: a message without arguments is cached per locale,
-// an unknown id is not, and arguments still fill placeholders.
-func TestPlainMessageCache(t *testing.T) {
+// TestPlainMessages: a message without placeholders is looked up, in each
+// locale, as go-i18n renders it; an unknown id and a message with
+// placeholders are not in the table and still render.
+func TestPlainMessages(t *testing.T) {
 	m, err := load(localeFiles)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, l := range Supported() {
+		if len(m.plain[l]) < 100 {
+			t.Errorf("%s: %d plain messages", l, len(m.plain[l]))
+		}
+		for id, s := range m.plain[l] {
+			if want := m.localizeUncached(l, id, nil, nil); s != want || strings.Contains(s, "{{") {
+				t.Errorf("%s %s = %q, go-i18n renders %q", l, id, s, want)
+			}
+		}
 	}
 	es, en := m.localize(ES, "login.title", nil, nil), m.localize(EN, "login.title", nil, nil)
 	if es == en || es == "login.title" || en == "login.title" {
 		t.Fatalf("login.title: es %q, en %q", es, en)
 	}
-	if again := m.localize(ES, "login.title", nil, nil); again != es {
-		t.Errorf("cached es = %q, want %q", again, es)
+	if _, ok := m.plain[EN]["no.such.id"]; ok || m.localize(EN, "no.such.id", nil, nil) != "no.such.id" {
+		t.Error("an unknown id")
 	}
-	if _, ok := m.plain.Load(plainKey{ES, "login.title"}); !ok {
-		t.Error("login.title not cached")
+	if _, ok := m.plain[EN]["login.code_hint"]; ok {
+		t.Error("login.code_hint has a placeholder, yet is in the table")
 	}
-	if got := m.localize(EN, "no.such.id", nil, nil); got != "no.such.id" {
-		t.Errorf("unknown id = %q", got)
-	}
-	if _, ok := m.plain.Load(plainKey{EN, "no.such.id"}); ok {
-		t.Error("an unknown id was cached")
+	if got := m.localize(EN, "login.code_hint", nil, []any{"User", "ana"}); !strings.Contains(got, "ana") {
+		t.Errorf("login.code_hint with User = %q", got)
 	}
 }
