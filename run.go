@@ -267,7 +267,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // says so).
 func loadKeys(cfg sessionsvc.Config, getenv func(string) string, log *slog.Logger) (*seal.Keyring, error) {
 	if !cfg.Security.SessionEncryption {
-		log.Warn("security.session_encryption is off: session data is stored as plain JSON")
+		log.Warn("security.session_encryption is off: session data is stored in the clear")
 		return nil, nil
 	}
 	keys, err := cfg.Security.Keys(getenv)

@@ -100,7 +100,7 @@ type Service struct {
 	// sign-in takes as long whether or not the account exists.
 	dummyHash string
 
-	ring           *seal.Keyring // nil: stored as plain JSON
+	ring           *seal.Keyring // nil: stored in the clear
 	files          *files.Manager
 	securityEvents atomic.Int64
 	metrics        *metrics.Metrics
