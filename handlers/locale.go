@@ -32,11 +32,11 @@ func (h *Handler) locale(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		var l i18n.Locale
-		switch q := r.URL.Query(); {
+		switch {
 		case isConsolePath(r.URL.Path):
 			l = i18n.EN
-		case r.Method == http.MethodGet && r.URL.Path == "/login" && q.Has("lang"):
-			l = i18n.Parse(q.Get("lang"))
+		case r.Method == http.MethodGet && r.URL.Path == "/login" && r.URL.Query().Has("lang"):
+			l = i18n.Parse(r.URL.Query().Get("lang"))
 			setLangCookie(c, l)
 		default:
 			l = browserLocale(r)
@@ -62,7 +62,9 @@ func (h *Handler) sessionLocale(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if cur, ok := h.sessions.Current(r.Context()); ok && cur.Locale != "" && !isConsolePath(r.URL.Path) {
-			c.SetRequest(r.WithContext(i18n.WithLocale(r.Context(), i18n.Parse(cur.Locale))))
+			if l := i18n.Parse(cur.Locale); l != i18n.FromContext(r.Context()) {
+				c.SetRequest(r.WithContext(i18n.WithLocale(r.Context(), l)))
+			}
 		}
 		return next(c)
 	}

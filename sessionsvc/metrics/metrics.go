@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,11 @@ type Metrics struct {
 	sessionsCreated prometheus.Counter
 	sessionsEnded   *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
+	// httpObservers caches httpDuration's series by httpSeries: every
+	// request observes one, and WithLabelValues hashes the labels and takes
+	// a lock each time. Routes are the app's patterns, methods the
+	// standard ones and statuses few, so it stays small.
+	httpObservers   sync.Map
 	storeErrors     *prometheus.CounterVec
 	storeDuration   *prometheus.HistogramVec
 	eventsDropped   prometheus.Counter
@@ -306,11 +312,27 @@ func (m *Metrics) EchoMiddleware() echo.MiddlewareFunc {
 			if route == "" {
 				route = Unmatched
 			}
-			m.httpDuration.WithLabelValues(route, method(c.Request().Method), strconv.Itoa(status(c, err))).
-				Observe(time.Since(start).Seconds())
+			m.httpObserver(route, method(c.Request().Method), status(c, err)).Observe(time.Since(start).Seconds())
 			return err
 		}
 	}
+}
+
+// httpSeries names one series of httpDuration.
+type httpSeries struct {
+	route, method string
+	status        int
+}
+
+// httpObserver returns httpDuration's series for the labels, from the cache.
+func (m *Metrics) httpObserver(route, method string, status int) prometheus.Observer {
+	k := httpSeries{route, method, status}
+	if o, ok := m.httpObservers.Load(k); ok {
+		return o.(prometheus.Observer)
+	}
+	o := m.httpDuration.WithLabelValues(route, method, strconv.Itoa(status))
+	m.httpObservers.Store(k, o)
+	return o
 }
 
 // status is the code the response got, or will get once Echo's error handler
