@@ -17,6 +17,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -207,6 +208,10 @@ func loadtestCmd(ctx context.Context, args []string, getenv func(string) string,
 		defer probe.close()
 	}
 
+	// The progress lines and the in-process server's warnings share stderr,
+	// from different goroutines: one lock keeps their lines whole (and a
+	// caller's writer need not be safe for concurrent use).
+	stderr = &lockedWriter{w: stderr}
 	lt := &loadtest{o: o, cfg: cfg, getenv: getenv, stdout: stdout, stderr: stderr, probe: probe}
 	fmt.Fprintf(stdout, "loadtest %s: %d users, %v after a %v warm-up; mix %s; GOMAXPROCS %d\n",
 		versionString(), o.users, o.duration, o.warmup, o.mix.describe(o.page), runtime.GOMAXPROCS(0))
@@ -480,6 +485,18 @@ func (l *limitedHandler) WithGroup(name string) slog.Handler {
 }
 
 // teeHandler hands every record to both handlers that want it.
+// lockedWriter serialises the writes of several goroutines to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 type teeHandler [2]slog.Handler
 
 func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
