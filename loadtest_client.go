@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-// The simulated browsers. Each analyst is a light HTTP/1.1 client
+// The simulated browsers. Each analyst is a fasthttp HTTP/1.1 client
 // (loadtest_http.go) with its session's cookies and its own keep-alive
 // connection, a fixed User-Agent and Accept-Language (the session is bound to
 // a fingerprint of the two), that signs in once and then loops over the

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -11,33 +9,35 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
-// The load clients' HTTP/1.1, kept light so that the load test measures the
-// servers rather than itself: clients and server share the process and its
-// CPU, and net/http's Client (cookie jar, redirect logic, the Transport's
-// read and write goroutines and their channel handoffs, a header map per
-// request and response) cost about as much CPU per request as the server
-// under test. Each ltConn is one keep-alive connection used by one goroutine
-// at a time: a request is written with one write from a reused buffer, and
-// the answer read through a bufio.Reader with only the headers the browser
-// acts on looked at (Content-Length, Transfer-Encoding, Connection,
-// Location, Set-Cookie, Content-Encoding) and its body drained, so a request
-// allocates next to nothing. Bodies are Content-Length, chunked or (without
-// either) read to the close; a connection the server closes, or answers
-// with Connection: close, is dialled again for the next request.
+// The load clients' HTTP/1.1 is fasthttp's HostClient, a client built for a
+// low cost per request: clients and server share the process and its CPU,
+// and net/http's Client (cookie jar, redirect logic, the Transport's read and
+// write goroutines and their channel handoffs, a header map per request and
+// response) cost about as much CPU per request as the server under test.
+// Each ltConn is one HostClient with one keep-alive connection (MaxConns 1)
+// and its own fasthttp.Request and Response, reused for every request, used
+// by one goroutine at a time; fasthttp reads the answer (Content-Length,
+// chunked or to the close, interim 1xx skipped, Connection: close honoured)
+// into the Response's reused buffer. What the browser acts on is done here:
+// the session's cookies (ltCookies), no redirect followed (HostClient.Do
+// never follows one), gzip undone on a body that is kept, and a cancelled
+// context closing the connection under the request.
 
 const (
 	ltDialTimeout     = 5 * time.Second
 	ltRequestTimeout  = 30 * time.Second // as the http.Client's Timeout was
-	ltMaxKeptBody     = 4 << 20          // a body read into memory is cut here
-	ltReadBufferBytes = 16 << 10         // also the longest header line
+	ltMaxKeptBody     = 4 << 20          // a body kept in memory is cut here
+	ltReadBufferBytes = 16 << 10         // also the longest response header
+	ltIdleRetryAfter  = time.Second      // a POST is sent again on a connection idle this long
 	ltDefaultAccept   = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 )
 
@@ -167,22 +167,26 @@ func (j *ltCookies) get(name string) string {
 	return ""
 }
 
-// ltConn is one simulated browser connection to the server at addr.
+// ltConn is one simulated browser connection to the server at addr: a
+// fasthttp.HostClient limited to one connection, and the Request and
+// Response it reuses.
 type ltConn struct {
-	addr string // host:port to dial
+	hc   *fasthttp.HostClient
 	host string // the Host header
+	req  fasthttp.Request
+	resp fasthttp.Response
 
-	mu sync.Mutex // guards nc: close runs from other goroutines
-	nc net.Conn   // nil: not connected
+	mu  sync.Mutex      // guards nc and ctx: interrupt runs from other goroutines
+	nc  net.Conn        // the connection last dialled, nil: none
+	ctx context.Context // the context requests are made under, for the dialler
 
-	// Used only by the goroutine sending requests.
-	br       *bufio.Reader
-	wbuf     []byte
-	body     []byte
-	deadline time.Time // nc's deadline
-	lastUse  time.Time
-	watched  context.Context
-	unwatch  func() bool
+	// Used only by the goroutine sending requests (RetryIfErr runs in it).
+	method   string        // the request under way's
+	idle     bool          // ... and whether its connection sat idle for ltIdleRetryAfter
+	lastUse  time.Time     // when the last answer (or error) came
+	deadline time.Time     // nc's (the dialler runs in this goroutine too)
+	unwatch  func() bool   // stops ctx's interrupt
+	stopped  chan struct{} // closed when ctx's interrupt, once started, is done
 }
 
 // newLTConn is a client for base, http://host[:port].
@@ -195,12 +199,54 @@ func newLTConn(base string) (*ltConn, error) {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "80")
 	}
-	return &ltConn{addr: addr, host: u.Host}, nil
+	c := &ltConn{host: u.Host}
+	c.hc = &fasthttp.HostClient{
+		Addr:                      addr,
+		Dial:                      c.dial,
+		MaxConns:                  1, // one user, one request at a time
+		MaxIdemponentCallAttempts: 2, // one retry, decided by retry
+		RetryIfErr:                c.retry,
+		ReadBufferSize:            ltReadBufferBytes,
+		NoDefaultUserAgentHeader:  true,
+		DisablePathNormalizing:    true, // the path as given
+	}
+	return c, nil
 }
 
-// close closes the connection; a request under way fails. It is how a
-// cancelled context interrupts a request.
-func (c *ltConn) close() {
+// dial opens the connection, under the requests' context so that a cancel
+// interrupts a dial too.
+func (c *ltConn) dial(addr string) (net.Conn, error) {
+	c.mu.Lock()
+	ctx := c.ctx
+	c.mu.Unlock()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	d := net.Dialer{Timeout: ltDialTimeout, KeepAlive: 30 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c.deadline = time.Now().Add(ltRequestTimeout)
+	if err := nc.SetDeadline(c.deadline); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := ctx.Err(); err != nil { // cancelled while dialling: interrupt saw no connection
+		nc.Close()
+		return nil, err
+	}
+	c.nc = nc
+	return nc, nil
+}
+
+// interrupt closes the connection: a request under way fails at once, and
+// the HostClient drops the connection (an idle one fails its next write, and
+// retry sends the request again on a new one). It is how a cancelled context
+// interrupts a request, since fasthttp's client takes no context.
+func (c *ltConn) interrupt() {
 	c.mu.Lock()
 	nc := c.nc
 	c.nc = nil
@@ -212,391 +258,134 @@ func (c *ltConn) close() {
 
 // shutdown closes the connection for good.
 func (c *ltConn) shutdown() {
-	if c.unwatch != nil {
-		c.unwatch()
-		c.unwatch, c.watched = nil, nil
-	}
-	c.close()
+	c.unwatchCtx()
+	c.hc.CloseIdleConnections()
+	c.interrupt()
 }
 
-// drop closes nc if it is still the connection.
-func (c *ltConn) drop(nc net.Conn) {
-	c.mu.Lock()
-	if c.nc == nc {
-		c.nc = nil
+// unwatchCtx stops the interrupt on a cancel of the context requests were
+// made under; one that has started is waited for, so that it cannot close
+// the connection under a request made under the next context.
+func (c *ltConn) unwatchCtx() {
+	if c.unwatch != nil && !c.unwatch() {
+		<-c.stopped
 	}
-	c.mu.Unlock()
-	nc.Close()
+	c.unwatch, c.stopped = nil, nil
 }
 
-// errNothingRead marks a failure before any byte of the answer arrived.
-type errNothingRead struct{ err error }
+// retry is the HostClient's RetryIfErr: a request that failed before any
+// answer arrived (fasthttp reports any failure on the first byte as io.EOF,
+// and a failed write as that write's error) is sent once more on a new
+// connection, as net/http's Transport does, when it is a GET, or when the
+// connection sat idle for over ltIdleRetryAfter (the server may have closed
+// it then, without seeing the request), or when interrupt closed an idle
+// connection (nothing was sent on it). Not after a cancel.
+func (c *ltConn) retry(_ *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	if attempts > 1 || c.ctx.Err() != nil {
+		return false, false
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return false, true
+	}
+	nothingRead := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	return false, nothingRead && (c.method == http.MethodGet || c.idle)
+}
 
-func (e errNothingRead) Error() string { return e.err.Error() }
-func (e errNothingRead) Unwrap() error { return e.err }
-
-// do sends r with s's cookies and reads the answer to the end: into memory
-// if keepBody (up to ltMaxKeptBody), else discarded. Set-Cookie headers
-// update s's cookies; no redirect is followed. A request fails when ctx is
-// cancelled (the connection is closed under it) or after ltRequestTimeout
-// (20 to 30 s: the connection's deadline is moved on only every 10 s). A
-// request that fails on a reused connection before any answer arrived is
-// sent once more on a new one, as net/http's Transport does, when it is a
-// GET, or when the connection sat idle for over a second (the server may
-// have closed it then, without seeing the request).
+// do sends r with s's cookies and reads the answer to the end: kept in memory
+// if keepBody (up to ltMaxKeptBody, gzip undone), else dropped. Set-Cookie
+// headers update s's cookies; no redirect is followed. A request fails when
+// ctx is cancelled (interrupt closes the connection under it) or after
+// ltRequestTimeout (20 to 30 s: the connection's deadline, set when it is
+// dialled, is moved on only every 10 s).
 func (c *ltConn) do(ctx context.Context, s *ltSession, r *ltRequest, keepBody bool) (ltResponse, error) {
 	if err := ctx.Err(); err != nil {
 		return ltResponse{}, err
 	}
-	if ctx != c.watched {
+	if ctx != c.ctx {
 		// One watcher per context (a user's whole run), not per request.
-		if c.unwatch != nil {
-			c.unwatch()
-		}
-		c.watched, c.unwatch = ctx, context.AfterFunc(ctx, c.close)
+		c.unwatchCtx()
+		c.mu.Lock()
+		c.ctx = ctx
+		c.mu.Unlock()
+		stopped := make(chan struct{})
+		c.unwatch = context.AfterFunc(ctx, func() {
+			defer close(stopped)
+			c.interrupt()
+		})
+		c.stopped = stopped
 	}
-	for attempt := 0; ; attempt++ {
+	req, resp := &c.req, &c.resp
+	req.Reset()
+	req.Header.SetMethod(r.method)
+	req.Header.SetRequestURI(r.path)
+	req.Header.SetHost(c.host)
+	req.Header.SetUserAgent(ltUserAgent)
+	req.Header.Set("Accept-Language", ltAcceptLanguage)
+	if r.accept != "" {
+		req.Header.Set("Accept", r.accept)
+	} else {
+		req.Header.Set("Accept", ltDefaultAccept)
+	}
+	if r.hx {
+		req.Header.Set("HX-Request", "true")
+	}
+	if r.method != http.MethodGet && r.method != http.MethodHead {
+		req.Header.SetContentType("application/x-www-form-urlencoded")
+		req.SetBodyString(r.form) // Content-Length is set from it
+	}
+	ck := ""
+	if s != nil {
+		ck = s.cookies.header(r.path)
+	}
+	if ck != "" {
+		req.Header.Set("Cookie", ck)
+	}
+	req.Header.Set("Accept-Encoding", "gzip")
+
+	c.method = r.method
+	now := time.Now()
+	c.idle = now.Sub(c.lastUse) > ltIdleRetryAfter
+	if now.Add(ltRequestTimeout - 10*time.Second).After(c.deadline) {
+		// The kept connection's deadline, moved on only every 10 s
+		// rather than the two deadlines (timer updates) per request that
+		// fasthttp's DoTimeout sets.
 		c.mu.Lock()
 		nc := c.nc
 		c.mu.Unlock()
-		reused := nc != nil
-		if nc == nil {
-			var err error
-			if nc, err = c.dial(ctx); err != nil {
-				return ltResponse{}, err
-			}
-		}
-		now := time.Now()
-		idle := reused && now.Sub(c.lastUse) > time.Second
-		if now.Add(ltRequestTimeout - 10*time.Second).After(c.deadline) {
+		if nc != nil {
 			c.deadline = now.Add(ltRequestTimeout)
-			if err := nc.SetDeadline(c.deadline); err != nil {
-				c.drop(nc)
-				return ltResponse{}, err
-			}
+			_ = nc.SetDeadline(c.deadline) // a closed one is dialled again
 		}
-		res, closeAfter, err := c.exchange(nc, s, r, keepBody)
-		c.lastUse = time.Now()
-		if err == nil {
-			if closeAfter {
-				c.drop(nc)
-			}
-			return res, nil
-		}
-		c.drop(nc)
+	}
+	err := c.hc.Do(req, resp)
+	c.lastUse = time.Now()
+	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return ltResponse{}, cerr
 		}
-		var nothing errNothingRead
-		if attempt == 0 && reused && errors.As(err, &nothing) && (r.method == http.MethodGet || idle) {
-			continue
-		}
 		return ltResponse{}, err
 	}
-}
-
-func (c *ltConn) dial(ctx context.Context) (net.Conn, error) {
-	d := net.Dialer{Timeout: ltDialTimeout, KeepAlive: 30 * time.Second}
-	nc, err := d.DialContext(ctx, "tcp", c.addr)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.nc = nc
-	c.mu.Unlock()
-	if ctx.Err() != nil { // cancelled while dialling: close saw no connection
-		c.drop(nc)
-		return nil, ctx.Err()
-	}
-	if c.br == nil {
-		c.br = bufio.NewReaderSize(nc, ltReadBufferBytes)
-	} else {
-		c.br.Reset(nc)
-	}
-	c.deadline = time.Time{}
-	return nc, nil
-}
-
-// exchange writes r and reads its answer. closeAfter says the connection
-// cannot carry another request.
-func (c *ltConn) exchange(nc net.Conn, s *ltSession, r *ltRequest, keepBody bool) (res ltResponse, closeAfter bool, err error) {
-	w := append(c.wbuf[:0], r.method...)
-	w = append(w, ' ')
-	w = append(w, r.path...)
-	w = append(w, " HTTP/1.1\r\nHost: "...)
-	w = append(w, c.host...)
-	w = append(w, "\r\nUser-Agent: "+ltUserAgent+"\r\nAccept-Language: "+ltAcceptLanguage+"\r\nAccept: "...)
-	if r.accept != "" {
-		w = append(w, r.accept...)
-	} else {
-		w = append(w, ltDefaultAccept...)
-	}
-	w = append(w, "\r\n"...)
-	if r.hx {
-		w = append(w, "HX-Request: true\r\n"...)
-	}
-	if r.method != http.MethodGet && r.method != http.MethodHead {
-		w = append(w, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: "...)
-		w = strconv.AppendInt(w, int64(len(r.form)), 10)
-		w = append(w, "\r\n"...)
+	res := ltResponse{status: resp.StatusCode()}
+	if loc := resp.Header.Peek("Location"); len(loc) > 0 {
+		res.location = string(loc)
 	}
 	if s != nil {
-		if ck := s.cookies.header(r.path); ck != "" {
-			w = append(w, "Cookie: "...)
-			w = append(w, ck...)
-			w = append(w, "\r\n"...)
+		var now time.Time
+		for _, line := range resp.Header.Cookies() {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			s.cookies.setCookie(string(line), now)
 		}
-	}
-	w = append(w, "Accept-Encoding: gzip\r\n\r\n"...)
-	w = append(w, r.form...)
-	c.wbuf = w
-	if _, err := nc.Write(w); err != nil {
-		return res, true, errNothingRead{err}
-	}
-	var cookies *ltCookies
-	if s != nil {
-		cookies = &s.cookies
 	}
 	if keepBody {
-		c.body = c.body[:0]
-	}
-	res, closeAfter, err = readLTResponse(c.br, r.method, cookies, keepBody, &c.body)
-	if err == nil && keepBody {
-		res.body = bytes.Clone(c.body)
-	}
-	return res, closeAfter, err
-}
-
-// readLTResponse reads one answer to a request of method from br: the status
-// line, the headers (Set-Cookie applied to cookies, if not nil), and the
-// body, appended to *body if keepBody (gzip undone), else discarded.
-// Interim 1xx answers are skipped. closeAfter says the connection is done.
-func readLTResponse(br *bufio.Reader, method string, cookies *ltCookies, keepBody bool, body *[]byte) (res ltResponse, closeAfter bool, err error) {
-	var (
-		length  int64
-		chunked bool
-		gz      bool
-	)
-	for first := true; ; first = false {
-		line, err := ltReadLine(br)
-		if err != nil {
-			if first && len(line) == 0 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-				err = errNothingRead{err}
-			}
-			return res, true, err
-		}
-		// HTTP/1.x SP 3DIGIT [SP reason]
-		if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
-			return res, true, fmt.Errorf("malformed status line %q", line)
-		}
-		status := 0
-		for _, d := range line[9:12] {
-			if d < '0' || d > '9' {
-				return res, true, fmt.Errorf("malformed status line %q", line)
-			}
-			status = status*10 + int(d-'0')
-		}
-		res = ltResponse{status: status}
-		http10 := line[7] == '0'
-		closeAfter = http10 // HTTP/1.0 closes unless told otherwise
-		length, chunked, gz = -1, false, false
-		for {
-			line, err = ltReadLine(br)
-			if err != nil {
-				return res, true, err
-			}
-			if len(line) == 0 {
-				break
-			}
-			i := bytes.IndexByte(line, ':')
-			if i <= 0 {
-				if line[0] == ' ' || line[0] == '\t' {
-					continue // obsolete line folding: not a header we read
-				}
-				return res, true, fmt.Errorf("malformed header line %q", line)
-			}
-			name, val := line[:i], bytes.TrimSpace(line[i+1:])
-			switch {
-			case ltIs(name, "Content-Length"):
-				n, perr := strconv.ParseInt(string(val), 10, 64)
-				if perr != nil || n < 0 || length >= 0 && n != length {
-					return res, true, fmt.Errorf("bad Content-Length %q", val)
-				}
-				length = n
-			case ltIs(name, "Transfer-Encoding"):
-				if !ltIs(val, "chunked") {
-					return res, true, fmt.Errorf("unsupported Transfer-Encoding %q", val)
-				}
-				chunked = true
-			case ltIs(name, "Connection"):
-				for tok := range bytes.SplitSeq(val, []byte(",")) {
-					switch tok = bytes.TrimSpace(tok); {
-					case ltIs(tok, "close"):
-						closeAfter = true
-					case ltIs(tok, "keep-alive") && http10:
-						closeAfter = false
-					}
-				}
-			case ltIs(name, "Location"):
-				res.location = string(val)
-			case ltIs(name, "Set-Cookie"):
-				if cookies != nil {
-					cookies.setCookie(string(val), time.Now())
-				}
-			case ltIs(name, "Content-Encoding"):
-				gz = ltIs(val, "gzip")
+		body := resp.Body()
+		if bytes.EqualFold(resp.Header.ContentEncoding(), []byte("gzip")) {
+			if body, err = resp.BodyGunzip(); err != nil {
+				return res, fmt.Errorf("gzip body: %w", err)
 			}
 		}
-		if status >= 100 && status < 200 && status != http.StatusSwitchingProtocols {
-			continue // an interim answer; the real one follows
-		}
-		break
+		res.body = bytes.Clone(body[:min(len(body), ltMaxKeptBody)])
 	}
-	if chunked {
-		length = -1 // Transfer-Encoding wins over Content-Length
-	}
-	start := len(*body)
-	switch {
-	case method == http.MethodHead || res.status == http.StatusNoContent || res.status == http.StatusNotModified ||
-		res.status < 200:
-	case chunked:
-		err = ltReadChunked(br, keepBody, body)
-	case length >= 0:
-		err = ltReadBody(br, length, keepBody, body)
-	default: // the body runs to the close
-		closeAfter = true
-		err = ltReadBody(br, -1, keepBody, body)
-	}
-	if err != nil {
-		return res, true, err
-	}
-	if keepBody && gz {
-		zr, zerr := gzip.NewReader(bytes.NewReader((*body)[start:]))
-		if zerr != nil {
-			return res, true, fmt.Errorf("gzip body: %w", zerr)
-		}
-		plain, zerr := io.ReadAll(io.LimitReader(zr, ltMaxKeptBody))
-		if zerr != nil {
-			return res, true, fmt.Errorf("gzip body: %w", zerr)
-		}
-		*body = append((*body)[:start], plain...)
-	}
-	return res, closeAfter, nil
-}
-
-// ltIs says whether b is s, ASCII case folded.
-func ltIs(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-// ltReadLine reads one CRLF (or LF) terminated line, without it. The slice
-// points into br's buffer: valid until the next read.
-func ltReadLine(br *bufio.Reader) ([]byte, error) {
-	line, err := br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		return nil, fmt.Errorf("header line longer than %d bytes", br.Size())
-	}
-	if err != nil {
-		if errors.Is(err, io.EOF) && len(line) > 0 {
-			err = io.ErrUnexpectedEOF
-		}
-		return line, err
-	}
-	line = line[:len(line)-1]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, nil
-}
-
-// ltReadBody reads n bytes (n < 0: up to EOF), kept in *body up to
-// ltMaxKeptBody or discarded.
-func ltReadBody(br *bufio.Reader, n int64, keep bool, body *[]byte) error {
-	for n != 0 {
-		if br.Buffered() == 0 {
-			if _, err := br.Peek(1); err != nil {
-				if n < 0 && errors.Is(err, io.EOF) {
-					return nil
-				}
-				if errors.Is(err, io.EOF) {
-					err = io.ErrUnexpectedEOF
-				}
-				return err
-			}
-		}
-		chunk := int64(br.Buffered())
-		if n >= 0 {
-			chunk = min(chunk, n)
-		}
-		if keep {
-			p, _ := br.Peek(int(chunk))
-			if room := ltMaxKeptBody - len(*body); room > 0 {
-				*body = append(*body, p[:min(len(p), room)]...)
-			}
-		}
-		br.Discard(int(chunk))
-		if n > 0 {
-			n -= chunk
-		}
-	}
-	return nil
-}
-
-// ltReadChunked reads a chunked body and its trailer.
-func ltReadChunked(br *bufio.Reader, keep bool, body *[]byte) error {
-	for {
-		line, err := ltReadLine(br)
-		if err != nil {
-			return ltUnexpectedEOF(err)
-		}
-		if i := bytes.IndexByte(line, ';'); i >= 0 {
-			line = line[:i] // chunk extensions
-		}
-		size, err := strconv.ParseUint(string(bytes.TrimSpace(line)), 16, 62)
-		if err != nil {
-			return fmt.Errorf("bad chunk size %q", line)
-		}
-		if size == 0 {
-			for { // the trailer, up to the empty line
-				line, err = ltReadLine(br)
-				if err != nil {
-					return ltUnexpectedEOF(err)
-				}
-				if len(line) == 0 {
-					return nil
-				}
-			}
-		}
-		if err := ltReadBody(br, int64(size), keep, body); err != nil {
-			return err
-		}
-		if line, err = ltReadLine(br); err != nil {
-			return ltUnexpectedEOF(err)
-		}
-		if len(line) != 0 {
-			return errors.New("chunk not followed by CRLF")
-		}
-	}
-}
-
-func ltUnexpectedEOF(err error) error {
-	if errors.Is(err, io.EOF) {
-		return io.ErrUnexpectedEOF
-	}
-	return err
+	return res, nil
 }
