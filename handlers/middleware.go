@@ -23,7 +23,7 @@ import (
 func (h *Handler) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if r.Method == http.MethodGet && statePages[c.Path()] {
+		if m, ok := statePages[c.Path()]; ok && r.Method == m {
 			r = sessionsvc.PrefetchState(r)
 		}
 		r, err := h.sessions.Load(r)

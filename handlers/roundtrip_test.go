@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func TestRedisRoundTrips(t *testing.T) {
 	// Round trips are the server's socket reads of client requests
 	// (total_reads_processed; a script call is one), around the request:
 	// the smallest of three tries, in case a background flush fell between.
-	reads := func(path string) int64 {
+	reads := func(path string, send func() int) int64 {
 		t.Helper()
 		processed := func() int64 {
 			info, err := redigo.String(srv.Do("INFO", "stats"))
@@ -81,8 +82,8 @@ func TestRedisRoundTrips(t *testing.T) {
 		least := int64(-1)
 		for range 3 {
 			before := processed()
-			if res := b.get(path); res.StatusCode != 200 {
-				t.Fatalf("GET %s = %d", path, res.StatusCode)
+			if status := send(); status >= 400 {
+				t.Fatalf("%s = %d", path, status)
 			}
 			if n := processed() - before - overhead; least < 0 || n < least {
 				least = n
@@ -96,9 +97,17 @@ func TestRedisRoundTrips(t *testing.T) {
 		t.Errorf("workspace page ran %v, want one EVALSHA that reads the blob (GET) and the state (HGETALL)", ws)
 	}
 	for _, path := range []string{"/api/session", "/workspace", "/api/v1/session"} {
-		if n := reads(path); n != 1 {
+		if n := reads(path, func() int { return b.get(path).StatusCode }); n != 1 {
 			t.Errorf("GET %s: %d round trips, want 1", path, n)
 		}
+	}
+	// Toggling a section reads the state with the blob, then writes it.
+	token := csrfFrom(t, b.get("/workspace").Body)
+	toggle := func() int {
+		return b.post("/workspace/sections", url.Values{"csrf_token": {token}, "section": {"history"}, "open": {"true"}}).StatusCode
+	}
+	if n := reads("POST /workspace/sections", toggle); n != 2 {
+		t.Errorf("POST /workspace/sections: %d round trips, want 2 (blob and state, then the write)", n)
 	}
 	a.Clock.Add(61 * time.Second) // past the activity-write throttle
 	write := count("/api/session")

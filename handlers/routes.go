@@ -12,15 +12,18 @@ import (
 )
 
 // Register mounts every route and the whole middleware stack on e.
-// statePages are the GET routes whose handler reads the signed-in session's
-// own state: withSession has Load read it with the blob, one store round
-// trip for both (sessionsvc.PrefetchState). A route missing here costs a
-// second round trip, one listed wrongly a wasted state read.
-var statePages = map[string]bool{
-	"/workspace":                  true,
-	"/workspace/analyses/current": true,
-	"/api/v1/session":             true,
-	"/api/v1/analyses/:id":        true,
+// statePages are the routes (pattern -> method) whose handler reads the
+// signed-in session's own state: withSession has Load read it with the blob,
+// one store round trip for both (sessionsvc.PrefetchState). A route missing
+// here costs a second round trip, one listed wrongly a wasted state read. A
+// handler that writes state after reading it (the section toggle) reads the
+// prefetched state once; its write and any read after go to the store.
+var statePages = map[string]string{
+	"/workspace":                  http.MethodGet,
+	"/workspace/analyses/current": http.MethodGet,
+	"/api/v1/session":             http.MethodGet,
+	"/api/v1/analyses/:id":        http.MethodGet,
+	"/workspace/sections":         http.MethodPost,
 }
 
 func (h *Handler) Register(e *echo.Echo) {
