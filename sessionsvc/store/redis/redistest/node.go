@@ -83,28 +83,12 @@ func Sentinel(lines ...string) NodeOption {
 // fails the test if redis-server is missing or does not start.
 func StartNode(t testing.TB, opts ...NodeOption) *Node {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server not found: install it with `apt-get install -y redis-server`")
-	}
-	n := &Node{t: t, bin: bin, dir: t.TempDir()}
+	n := &Node{t: t, bin: serverBin(t), dir: t.TempDir()}
 	for _, o := range opts {
 		o(&n.cfg)
 	}
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("redistest: pick a port: %v", err)
-		}
-		n.port = port
-		if lastErr = n.launch(); lastErr == nil {
-			t.Cleanup(n.Stop)
-			return n
-		}
-	}
-	t.Fatalf("redistest: start redis-server: %v", lastErr)
-	return nil
+	launchOnFreePort(t, func(port int) error { n.port = port; return n.launch() }, n.Stop)
+	return n
 }
 
 // ErrNoTLS is returned by TryStartNode when redis-server was built without TLS.
@@ -115,11 +99,7 @@ var ErrNoTLS = errors.New("redis-server was built without TLS support")
 // refused.
 func TryStartNode(t testing.TB, opts ...NodeOption) (*Node, error) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server not found: install it with `apt-get install -y redis-server`")
-	}
-	n := &Node{t: t, bin: bin, dir: t.TempDir()}
+	n := &Node{t: t, bin: serverBin(t), dir: t.TempDir()}
 	for _, o := range opts {
 		o(&n.cfg)
 	}

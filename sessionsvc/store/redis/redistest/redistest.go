@@ -57,28 +57,41 @@ type Server struct {
 // answer PING within a few seconds.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	s := &Server{t: t, bin: serverBin(t), dir: t.TempDir()}
+	for _, o := range opts {
+		o(&s.cfg)
+	}
+	launchOnFreePort(t, func(port int) error { s.port = port; return s.launch() }, s.Stop)
+	return s
+}
+
+// serverBin is the path of redis-server; it fails the test when there is none.
+func serverBin(t testing.TB) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found: install it with `apt-get install -y redis-server`")
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
-	for _, o := range opts {
-		o(&s.cfg)
-	}
+	return bin
+}
+
+// launchOnFreePort calls launch with free loopback ports until one works
+// (another process may take a port before redis-server binds it), five
+// tries at most, and registers stop with t.Cleanup once one did.
+func launchOnFreePort(t testing.TB, launch func(port int) error, stop func()) {
+	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort()
 		if err != nil {
 			t.Fatalf("redistest: pick a port: %v", err)
 		}
-		s.port = port
-		if lastErr = s.launch(); lastErr == nil {
-			t.Cleanup(s.Stop)
-			return s
+		if lastErr = launch(port); lastErr == nil {
+			t.Cleanup(stop)
+			return
 		}
 	}
 	t.Fatalf("redistest: start redis-server: %v", lastErr)
-	return nil
 }
 
 // freePort asks the kernel for a free loopback port. Another process may take
